@@ -1,0 +1,88 @@
+/** The files of an app, by name (`plugin.json`, `index.js` or `index.ts`, and any file they import). */
+export type AppSource = Record<string, string>;
+
+export type ConfigFieldType = 'string' | 'attachment' | 'choice';
+
+/** One entry of plugin.json's `config` array (an entry with only `markdown` is display text). */
+export interface PluginConfigField {
+  key?: string;
+  name?: string;
+  type?: ConfigFieldType;
+  default?: string;
+  hint?: string;
+  markdown?: string;
+  required?: boolean;
+  secret?: boolean;
+  choices?: string[];
+}
+
+export interface PluginJson {
+  name: string;
+  description?: string;
+  url?: string;
+  main?: string;
+  config?: PluginConfigField[];
+  [key: string]: unknown;
+}
+
+/** Exported functions that give an app its role in the pipeline. */
+export const APP_CAPABILITIES = [
+  'setupPlugin',
+  'teardownPlugin',
+  'processEvent',
+  'processEventBatch',
+  'onEvent',
+  'exportEvents',
+  'runEveryMinute',
+  'runEveryHour',
+  'runEveryDay',
+  'jobs',
+  'getSettings',
+] as const;
+export type AppCapability = (typeof APP_CAPABILITIES)[number];
+
+export type AppConfig = Record<string, string>;
+
+/** An installed app: one version of its source, compiled once at install. */
+export interface AppRecord {
+  id: number;
+  name: string;
+  /** sha256 of the source files: the app's version. */
+  versionHash: string;
+  pluginJson: PluginJson;
+  source: AppSource;
+  /** The compiled bundle (CommonJS, one file) that the sandbox evaluates. */
+  code: string;
+  capabilities: AppCapability[];
+  createdAt: string;
+}
+
+/** An app enabled for a project (PostHog calls it a plugin config). */
+export interface AppInstance {
+  id: number;
+  projectId: string;
+  appId: number;
+  name: string;
+  capabilities: AppCapability[];
+  order: number;
+  enabled: boolean;
+  config: AppConfig;
+}
+
+export type AppLogLevel = 'debug' | 'log' | 'info' | 'warn' | 'error';
+
+export interface AppLogEntry {
+  timestamp: string;
+  level: AppLogLevel;
+  message: string;
+}
+
+/** Whether an app is a processEvent stage. */
+export function isStage(capabilities: readonly AppCapability[]): boolean {
+  return capabilities.includes('processEvent') || capabilities.includes('processEventBatch');
+}
+
+/** Whether an app receives stored events in the runner. */
+export function isDestination(capabilities: readonly AppCapability[]): boolean {
+  return capabilities.includes('onEvent') || capabilities.includes('exportEvents');
+}
