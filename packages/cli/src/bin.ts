@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from '@sluice/core';
+import { RedisUnavailableError } from '@sluice/queues';
+import { CliError } from './admin-client';
+import { appsCommand } from './commands/apps';
+import { UsageError, serve, type Role } from './commands/serve';
+
+const USAGE = `usage: sluice <command>
+  start                 intake + stage workers + runner in one process (embedded store unless DATABASE_URL)
+  intake | worker | runner
+                        one service alone (needs DATABASE_URL)
+  apps install <dir> [--project P] [--config key=value …] [--order N] [--json]
+  apps list [--project P] [--json]
+Configuration comes from environment variables; see the README.`;
+
+const SERVICES: Record<string, Role[]> = {
+  start: ['intake', 'worker', 'runner'],
+  intake: ['intake'],
+  worker: ['worker'],
+  runner: ['runner'],
+};
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...args] = argv;
+  const roles = command ? SERVICES[command] : undefined;
+  if (roles) return serve(loadConfig(), roles, { startRedis: command === 'start' });
+  if (command === 'apps') return appsCommand(args);
+  throw new UsageError(command && command !== 'help' && command !== '--help' ? `unknown command "${command}"\n${USAGE}` : USAGE);
+}
+
+const KNOWN_ERRORS = [ConfigError, CliError, UsageError, RedisUnavailableError];
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    // Expected failures get one clear line; anything else keeps its stack for a bug report.
+    const known = KNOWN_ERRORS.some((kind) => error instanceof kind);
+    process.stderr.write(`sluice: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`);
+    process.exit(known ? 2 : 1);
+  },
+);

@@ -1,0 +1,84 @@
+import { resolve } from 'node:path';
+import { PipelineCache, createLogger, type Logger, type SluiceConfig } from '@sluice/core';
+import { SluiceMetrics } from '@sluice/metrics';
+import { PipelineBus, QueueProducer, checkEvictionPolicy, createRedis, ensureRedis, type ManagedRedis } from '@sluice/queues';
+import { AppVmPool } from '@sluice/sandbox';
+import { LogSink, openStore, type Store } from '@sluice/store';
+import type { Redis } from 'ioredis';
+
+/** What every service of one process shares: connections, caches, the sandbox pool, metrics. */
+export interface Runtime {
+  config: SluiceConfig;
+  logger: Logger;
+  store: Store;
+  redis: Redis;
+  producer: QueueProducer;
+  bus: PipelineBus;
+  pipelines: PipelineCache;
+  pool: AppVmPool;
+  logSink: LogSink;
+  metrics: SluiceMetrics;
+  /** Called (after the caches are dropped) when the bus says a project's pipeline changed. */
+  onPipelineChange: Array<(projectId: string) => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Start a child redis-server when nothing answers at REDIS_URL (`sluice start` only). */
+  startRedis: boolean;
+}
+
+export async function createRuntime(config: SluiceConfig, options: RuntimeOptions): Promise<Runtime> {
+  const logger = createLogger(config.logLevel);
+  const managedRedis: ManagedRedis | undefined = options.startRedis
+    ? await ensureRedis(config.redisUrl, config.dataDir, logger)
+    : undefined;
+  const redis = createRedis(config.redisUrl);
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const policy = await checkEvictionPolicy(redis);
+  if (policy) logger.warn({ policy }, `Redis maxmemory-policy is "${policy}": set it to noeviction, or Redis may drop queued events`);
+
+  const store = await openStore(
+    config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: resolve(config.dataDir, 'pglite') },
+  );
+  const metrics = new SluiceMetrics();
+  const producer = new QueueProducer(redis, config.redisPrefix);
+  metrics.onScrape(async (m) => {
+    for (const [queue, waiting] of await producer.waitingCounts()) m.queueWaiting.set({ queue }, waiting);
+  });
+  const pipelines = new PipelineCache((projectId) => store.listInstances(projectId));
+  const logSink = new LogSink(store, logger);
+  const pool = new AppVmPool({
+    load: async (instanceId) => {
+      const instance = await store.getInstance(instanceId);
+      const app = instance && (await store.getApp(instance.appId));
+      return instance && app ? { instance, app } : null;
+    },
+    limits: { callTimeoutMs: config.appCallTimeoutMs, memoryBytes: config.appMemoryBytes },
+    onLog: (instance, entry) => logSink.add(instance, entry),
+    logger,
+  });
+
+  const onPipelineChange: Runtime['onPipelineChange'] = [];
+  const bus = new PipelineBus(redis, config.redisPrefix);
+  await bus.subscribe((projectId) => {
+    pipelines.invalidate(projectId);
+    void pool
+      .retireProject(projectId)
+      .then(() => Promise.all(onPipelineChange.map((listener) => listener(projectId))))
+      .catch((error: unknown) => logger.error({ err: error, projectId }, 'pipeline reload failed'));
+  });
+
+  return {
+    config, logger, store, redis, producer, bus, pipelines, pool, logSink, metrics, onPipelineChange,
+    close: async () => {
+      await pool.close();
+      await logSink.close();
+      await bus.close();
+      await producer.close();
+      redis.disconnect();
+      await store.close();
+      await managedRedis?.stop();
+    },
+  };
+}

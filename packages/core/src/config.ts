@@ -1,0 +1,102 @@
+/**
+ * Every setting comes from an environment variable with a default, validated once at start so a
+ * typo fails with one clear line instead of a confusing error later.
+ */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface SluiceConfig {
+  /** Intake port; in `sluice start` the one HTTP port. */
+  port: number;
+  host: string;
+  adminToken: string | undefined;
+  projectToken: string | undefined;
+  dataDir: string;
+  redisUrl: string;
+  redisPrefix: string;
+  databaseUrl: string | undefined;
+  logLevel: string;
+  /** Port of /metrics for a stage worker or runner started on its own. */
+  metricsPort: number;
+  maxBodyBytes: number;
+  /** Group commit: how long intake gathers concurrent requests of a project into one job. */
+  batchWindowMs: number;
+  batchMaxEvents: number;
+  /** Jobs one worker process runs at once per queue. */
+  workerConcurrency: number;
+  /** Stage queues a worker serves: '*' or a comma-separated list of app ids. */
+  stages: string;
+  /** BullMQ lock: a crashed worker's job is taken over after about this long. */
+  jobLockMs: number;
+  stalledIntervalMs: number;
+  appCallTimeoutMs: number;
+  appMemoryBytes: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function readUrl(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: "${raw}"`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${raw}"`);
+  }
+  return raw;
+}
+
+function readPrefix(env: Env): string {
+  const raw = env.SLUICE_REDIS_PREFIX ?? 'sluice';
+  // The prefix becomes part of every key and BullMQ queue prefix; keep it to safe characters.
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(raw)) {
+    throw new ConfigError(`SLUICE_REDIS_PREFIX may hold only letters, digits, "_", "." and "-" (1 to 64), got "${raw}"`);
+  }
+  return raw;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: Env = process.env): SluiceConfig {
+  const logLevel = env.SLUICE_LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`SLUICE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  return {
+    port: readInt(env, 'SLUICE_PORT', 8000, 0, 65535),
+    host: env.SLUICE_HOST || '127.0.0.1',
+    adminToken: env.SLUICE_ADMIN_TOKEN || undefined,
+    projectToken: env.SLUICE_PROJECT_TOKEN || undefined,
+    dataDir: env.SLUICE_DATA_DIR || './.sluice',
+    redisUrl: readUrl(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!,
+    redisPrefix: readPrefix(env),
+    databaseUrl: readUrl(env, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:']),
+    logLevel,
+    metricsPort: readInt(env, 'SLUICE_METRICS_PORT', 9100, 0, 65535),
+    // PostHog's capture accepts request bodies up to 20 MB.
+    maxBodyBytes: readInt(env, 'SLUICE_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    batchWindowMs: readInt(env, 'SLUICE_BATCH_WINDOW_MS', 5, 0, 10_000),
+    batchMaxEvents: readInt(env, 'SLUICE_BATCH_MAX_EVENTS', 500, 1, 100_000),
+    workerConcurrency: readInt(env, 'SLUICE_WORKER_CONCURRENCY', 4, 1, 1000),
+    stages: env.SLUICE_STAGES || '*',
+    jobLockMs: readInt(env, 'SLUICE_JOB_LOCK_MS', 30_000, 1000, 3_600_000),
+    stalledIntervalMs: readInt(env, 'SLUICE_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
+    appCallTimeoutMs: readInt(env, 'SLUICE_APP_TIMEOUT_MS', 1000, 10, 600_000),
+    appMemoryBytes: readInt(env, 'SLUICE_APP_MEMORY_MB', 64, 4, 4096) * 1024 * 1024,
+  };
+}

@@ -1,0 +1,127 @@
+import { uuidv7 } from 'uuidv7';
+import type { PluginEvent } from './event';
+
+/** A request the intake refuses; `code` and `message` become the JSON error body. */
+export class CaptureError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode = 400,
+  ) {
+    super(message);
+  }
+}
+
+export type RawEvent = Record<string, unknown>;
+
+export interface ParsedCapture {
+  token: string;
+  events: RawEvent[];
+  sentAt: unknown;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function tokenOf(value: unknown): string | undefined {
+  if (!isRecord(value)) return undefined;
+  const properties = isRecord(value.properties) ? value.properties : {};
+  const token = value.api_key ?? value.token ?? properties.token;
+  return typeof token === 'string' && token !== '' ? token : undefined;
+}
+
+/**
+ * Reads the body shapes PostHog clients send: a single event, an array of events, or
+ * `{api_key, batch: [...]}`. The token comes from the body, the first event, or `?token=`.
+ */
+export function parseCaptureBody(body: unknown, queryToken?: string): ParsedCapture {
+  let events: unknown[];
+  let envelope: Record<string, unknown> = {};
+  if (Array.isArray(body)) {
+    events = body;
+  } else if (isRecord(body)) {
+    envelope = body;
+    if (body.batch !== undefined) {
+      if (!Array.isArray(body.batch)) throw new CaptureError('invalid_payload', '"batch" must be an array of events');
+      events = body.batch;
+    } else {
+      events = [body];
+    }
+  } else {
+    throw new CaptureError('invalid_payload', 'the body must be a JSON object or an array of events');
+  }
+  if (events.length === 0) throw new CaptureError('no_events', 'the request holds no events');
+  events.forEach((event, index) => {
+    if (!isRecord(event)) throw new CaptureError('invalid_event', `event ${index} is not a JSON object`);
+  });
+  const token = tokenOf(envelope) ?? tokenOf(events[0]) ?? (queryToken || undefined);
+  if (!token) {
+    throw new CaptureError('missing_token', 'no project token: send it as "api_key" (or "token") in the body', 401);
+  }
+  return { token, events: events as RawEvent[], sentAt: envelope.sent_at };
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** PostHog ignores timestamps more than 23 hours in the future and uses the server time. */
+const MAX_FUTURE_MS = 23 * 3600 * 1000;
+
+function parseDate(value: unknown): Date | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/**
+ * PostHog's timestamp rules: `offset` (ms before now) wins; a `timestamp` with `sent_at` is
+ * corrected for the client's clock skew; a bare `timestamp` is taken as is; otherwise now.
+ */
+export function eventTimestamp(raw: RawEvent, sentAt: unknown, now: Date): Date {
+  const offset = raw.offset;
+  if (typeof offset === 'number' && Number.isFinite(offset)) return new Date(now.getTime() - offset);
+  const timestamp = parseDate(raw.timestamp);
+  if (!timestamp) return now;
+  const sent = parseDate(raw.sent_at ?? sentAt);
+  const corrected = sent ? new Date(now.getTime() + (timestamp.getTime() - sent.getTime())) : timestamp;
+  return corrected.getTime() - now.getTime() > MAX_FUTURE_MS ? now : corrected;
+}
+
+export interface NormalizeContext {
+  projectId: string;
+  ip: string | null;
+  now: Date;
+  sentAt: unknown;
+  index: number;
+}
+
+/** Validates one raw event and gives it the shape apps expect (PostHog's PluginEvent). */
+export function normalizeEvent(raw: RawEvent, context: NormalizeContext): PluginEvent {
+  const { index } = context;
+  if (typeof raw.event !== 'string' || raw.event === '') {
+    throw new CaptureError('missing_event_name', `event ${index} has no "event" name`);
+  }
+  const properties = raw.properties === undefined || raw.properties === null ? {} : raw.properties;
+  if (!isRecord(properties)) {
+    throw new CaptureError('invalid_properties', `event ${index}: "properties" must be a JSON object`);
+  }
+  const distinctId = raw.distinct_id ?? raw.$distinct_id ?? properties.distinct_id ?? properties.$distinct_id;
+  if ((typeof distinctId !== 'string' && typeof distinctId !== 'number') || distinctId === '') {
+    throw new CaptureError('missing_distinct_id', `event ${index} has no "distinct_id"`);
+  }
+  const { api_key: _apiKey, token: _token, offset: _offset, ...rest } = raw;
+  const ip = typeof properties.$ip === 'string' ? properties.$ip : context.ip;
+  const sentAt = parseDate(raw.sent_at ?? context.sentAt);
+  return {
+    ...rest,
+    uuid: typeof raw.uuid === 'string' && UUID_PATTERN.test(raw.uuid) ? raw.uuid.toLowerCase() : uuidv7(),
+    event: raw.event,
+    distinct_id: String(distinctId),
+    properties: ip && properties.$ip === undefined ? { ...properties, $ip: ip } : properties,
+    timestamp: eventTimestamp(raw, context.sentAt, context.now).toISOString(),
+    ip,
+    site_url: '',
+    team_id: context.projectId,
+    now: context.now.toISOString(),
+    sent_at: sentAt ? sentAt.toISOString() : null,
+  };
+}

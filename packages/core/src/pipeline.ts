@@ -1,0 +1,41 @@
+import { isDestination, isStage, type AppInstance } from './app';
+import type { Route } from './route';
+
+/**
+ * Each process's view of the projects' pipelines: loaded once per project, dropped when the
+ * pipeline bus says it changed, so routes are resolved without a database query per request.
+ */
+export class PipelineCache {
+  private readonly cache = new Map<string, Promise<AppInstance[]>>();
+
+  constructor(private readonly load: (projectId: string) => Promise<AppInstance[]>) {}
+
+  instances(projectId: string): Promise<AppInstance[]> {
+    let entry = this.cache.get(projectId);
+    if (!entry) {
+      entry = this.load(projectId);
+      this.cache.set(projectId, entry);
+      // A failed load must not stick: the next call tries again.
+      entry.catch(() => this.cache.delete(projectId));
+    }
+    return entry;
+  }
+
+  invalidate(projectId: string): void {
+    this.cache.delete(projectId);
+  }
+
+  /** The enabled processEvent stages, in the project's order. */
+  async route(projectId: string): Promise<Route> {
+    const instances = await this.instances(projectId);
+    return instances
+      .filter((instance) => instance.enabled && isStage(instance.capabilities))
+      .map((instance) => ({ instanceId: instance.id, appId: instance.appId }));
+  }
+
+  /** The enabled instances that receive stored events (onEvent/exportEvents). */
+  async destinations(projectId: string): Promise<AppInstance[]> {
+    const instances = await this.instances(projectId);
+    return instances.filter((instance) => instance.enabled && isDestination(instance.capabilities));
+  }
+}

@@ -1,0 +1,85 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export { Registry };
+
+/**
+ * The metrics every Sluice service exposes. One object per process: in `sluice start` the
+ * intake, stage workers and runner share it, so one /metrics shows the whole pipeline.
+ */
+export class SluiceMetrics {
+  readonly registry = new Registry();
+
+  readonly eventsReceived = new Counter({
+    name: 'sluice_events_received_total',
+    help: 'Events accepted by the intake (acknowledged after the Redis write).',
+    labelNames: ['project'],
+    registers: [this.registry],
+  });
+
+  readonly captureRequests = new Counter({
+    name: 'sluice_capture_requests_total',
+    help: 'Capture requests by route and HTTP status.',
+    labelNames: ['route', 'status'],
+    registers: [this.registry],
+  });
+
+  readonly stageEvents = new Counter({
+    name: 'sluice_stage_events_total',
+    help: 'Events through a processEvent stage by outcome (processed, dropped, errored).',
+    labelNames: ['app', 'instance', 'outcome'],
+    registers: [this.registry],
+  });
+
+  readonly stageBatchSeconds = new Histogram({
+    name: 'sluice_stage_batch_duration_seconds',
+    help: 'Time to run one batch through one stage, sandbox call included.',
+    labelNames: ['app'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly eventsStored = new Counter({
+    name: 'sluice_events_stored_total',
+    help: 'Events written to the events table (duplicates by uuid not counted).',
+    labelNames: ['project'],
+    registers: [this.registry],
+  });
+
+  readonly duplicatesSkipped = new Counter({
+    name: 'sluice_events_duplicate_total',
+    help: 'Events the store skipped because their uuid was already stored (retries after a crash).',
+    labelNames: ['project'],
+    registers: [this.registry],
+  });
+
+  readonly onEventCalls = new Counter({
+    name: 'sluice_onevent_calls_total',
+    help: 'onEvent calls in the runner by outcome (ok, error).',
+    labelNames: ['app', 'instance', 'outcome'],
+    registers: [this.registry],
+  });
+
+  readonly queueWaiting = new Gauge({
+    name: 'sluice_queue_waiting',
+    help: 'Jobs waiting in each queue (each job holds a batch of events).',
+    labelNames: ['queue'],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'sluice_process_' });
+  }
+
+  /** Gauges whose values must be read at scrape time (e.g. queue lengths from Redis). */
+  onScrape(refresh: (metrics: SluiceMetrics) => Promise<void>): void {
+    this.scrapeHooks.push(refresh);
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    await Promise.allSettled(this.scrapeHooks.map((hook) => hook(this)));
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private readonly scrapeHooks: Array<(metrics: SluiceMetrics) => Promise<void>> = [];
+}
+export * from './http';

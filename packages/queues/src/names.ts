@@ -1,0 +1,14 @@
+/**
+ * Queue names. Each is wrapped in a Redis Cluster hash tag (`{…}`), so all keys of one queue
+ * live in one slot while different queues spread over the cluster's nodes (BullMQ's documented
+ * way). One queue per app, not per project × app, so the number of queues stays small.
+ */
+export const STORE_QUEUE = '{store}';
+
+export function stageQueue(appId: number): string {
+  return `{stage-${appId}}`;
+}
+
+export function deliverQueue(appId: number): string {
+  return `{deliver-${appId}}`;
+}

@@ -1,0 +1,58 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@sluice/core';
+
+export interface WorkerSetOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  /** A job whose worker died is taken over after about this long. */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  logger: Logger;
+}
+
+/**
+ * The BullMQ workers of one process, one per queue, opened as queues appear (an app installed
+ * while the process runs gets its workers without a restart).
+ */
+export class WorkerSet {
+  private readonly workers = new Map<string, Worker>();
+
+  constructor(private readonly options: WorkerSetOptions) {}
+
+  has(queueName: string): boolean {
+    return this.workers.has(queueName);
+  }
+
+  get queueNames(): string[] {
+    return [...this.workers.keys()];
+  }
+
+  ensure<T>(queueName: string, processor: (job: Job<T>) => Promise<void>): void {
+    if (this.workers.has(queueName)) return;
+    const { connection, prefix, concurrency, lockDurationMs, stalledIntervalMs, logger } = this.options;
+    const worker = new Worker<T>(queueName, processor, {
+      // Workers block on Redis: each needs its own connection, duplicated from the shared one.
+      connection: connection.duplicate(),
+      prefix,
+      concurrency,
+      lockDuration: lockDurationMs,
+      stalledInterval: stalledIntervalMs,
+      // A job that stalls because its worker was killed is retried, not failed: every hop is idempotent.
+      maxStalledCount: 10,
+    });
+    worker.on('failed', (job, error) =>
+      logger.warn({ queue: queueName, jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'job failed'),
+    );
+    worker.on('error', (error) => logger.error({ queue: queueName, err: error }, 'worker error'));
+    this.workers.set(queueName, worker);
+    logger.info({ queue: queueName }, 'serving queue');
+  }
+
+  /** Stops taking jobs and waits for the running ones to finish. */
+  async close(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((worker) => worker.close()));
+    this.workers.clear();
+  }
+}

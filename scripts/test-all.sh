@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The README's test command: install what is missing (pnpm, Redis, PostgreSQL, dependencies),
+# then type-check and run every test, on PGlite and on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=12.4.2
+if [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
+  npm install -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1 || npm install -g "pnpm@$PNPM_VERSION"
+fi
+bash scripts/services.sh
+pnpm install --frozen-lockfile
+pnpm typecheck
+pnpm test

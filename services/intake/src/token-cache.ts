@@ -1,0 +1,28 @@
+import type { Project } from '@sluice/core';
+
+/**
+ * Project lookups by token, cached briefly: capture requests must not cost a database query each,
+ * and unknown tokens are cached too so a client with a bad token cannot hammer the store.
+ */
+export class TokenCache {
+  private readonly entries = new Map<string, { project: Project | null; expires: number }>();
+
+  constructor(
+    private readonly lookup: (token: string) => Promise<Project | null>,
+    private readonly ttlMs = 10_000,
+  ) {}
+
+  async get(token: string): Promise<Project | null> {
+    const now = Date.now();
+    const hit = this.entries.get(token);
+    if (hit && hit.expires > now) return hit.project;
+    const project = await this.lookup(token);
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(token, { project, expires: now + this.ttlMs });
+    return project;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

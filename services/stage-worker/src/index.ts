@@ -1,0 +1,99 @@
+import type { Job } from 'bullmq';
+import { applyStageOutcomes, isStage, stageLabel, type Logger, type PluginEvent, type SluiceConfig } from '@sluice/core';
+import type { SluiceMetrics } from '@sluice/metrics';
+import { STORE_QUEUE, WorkerSet, hopJobId, stageQueue, type PipelineJob, type QueueProducer } from '@sluice/queues';
+import { AppSetupError, type AppVmPool } from '@sluice/sandbox';
+import type { Store } from '@sluice/store';
+import type { Redis } from 'ioredis';
+
+export interface StageWorkerOptions {
+  config: SluiceConfig;
+  store: Store;
+  connection: Redis;
+  producer: QueueProducer;
+  pool: AppVmPool;
+  metrics: SluiceMetrics;
+  logger: Logger;
+}
+
+export interface StageWorker {
+  /** Opens workers for stage apps installed since the last call. */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Which app ids `SLUICE_STAGES` (`*` or `3,7`) lets this process serve. */
+function stageFilter(stages: string): (appId: number) => boolean {
+  if (stages.trim() === '*') return () => true;
+  const allowed = new Set(stages.split(',').map((id) => Number(id.trim())));
+  return (appId) => allowed.has(appId);
+}
+
+/**
+ * Serves `stage-<app>` queues: runs one batch through the app's processEvent in one sandbox call,
+ * then forwards the survivors as one job to the next hop (or the store) before completing its own
+ * job. A crash between the two re-runs the hop; the forwarded job's fixed id makes the re-forward
+ * a no-op, and the store's uuid key removes anything that still gets through twice.
+ */
+export async function startStageWorker(options: StageWorkerOptions): Promise<StageWorker> {
+  const { config, store, producer, pool, metrics, logger } = options;
+  const serves = stageFilter(config.stages);
+  const workers = new WorkerSet({
+    connection: options.connection,
+    prefix: config.redisPrefix,
+    concurrency: config.workerConcurrency,
+    lockDurationMs: config.jobLockMs,
+    stalledIntervalMs: config.stalledIntervalMs,
+    logger,
+  });
+
+  async function runStage(job: PipelineJob): Promise<PluginEvent[]> {
+    const stage = job.route[job.hop];
+    if (!stage) throw new Error(`job ${job.batchId} has no stage at hop ${job.hop}`);
+    try {
+      const result = await pool.use(stage.instanceId, async (vm, instance) => {
+        const timer = metrics.stageBatchSeconds.startTimer({ app: instance.name });
+        const outcomes = await vm.processEventBatch(job.events);
+        timer();
+        const survivors = applyStageOutcomes(job.events, outcomes, stageLabel(instance.name, instance.id));
+        const errored = outcomes.filter((outcome) => outcome.status === 'error').length;
+        const dropped = outcomes.filter((outcome) => outcome.status === 'dropped').length;
+        const labels = { app: instance.name, instance: String(instance.id) };
+        metrics.stageEvents.inc({ ...labels, outcome: 'processed' }, outcomes.length - errored - dropped);
+        metrics.stageEvents.inc({ ...labels, outcome: 'dropped' }, dropped);
+        metrics.stageEvents.inc({ ...labels, outcome: 'errored' }, errored);
+        return survivors;
+      });
+      if (result === null) {
+        // The instance was removed after these events were routed: they skip it, as if disabled.
+        logger.warn({ instanceId: stage.instanceId, batchId: job.batchId }, 'stage instance no longer exists; passing events through');
+        return job.events;
+      }
+      return result;
+    } catch (error) {
+      if (!(error instanceof AppSetupError)) throw error;
+      // setupPlugin failed: like a processEvent error, the events go on unmodified.
+      logger.warn({ instanceId: stage.instanceId, err: error }, 'setupPlugin failed; events continue unmodified');
+      metrics.stageEvents.inc({ app: String(stage.appId), instance: String(stage.instanceId), outcome: 'errored' }, job.events.length);
+      return job.events;
+    }
+  }
+
+  async function processJob(job: Job<PipelineJob>): Promise<void> {
+    const survivors = await runStage(job.data);
+    if (survivors.length === 0) return;
+    const hop = job.data.hop + 1;
+    const next = job.data.route[hop];
+    await producer.add(next ? stageQueue(next.appId) : STORE_QUEUE, { ...job.data, hop, events: survivors }, hopJobId(job.data.batchId, hop));
+  }
+
+  async function refresh(): Promise<void> {
+    // Every stored stage app, not only enabled ones: jobs routed before a disable must still drain.
+    for (const app of await store.listApps()) {
+      if (isStage(app.capabilities) && serves(app.id)) workers.ensure(stageQueue(app.id), processJob);
+    }
+  }
+
+  await refresh();
+  return { refresh, close: () => workers.close() };
+}

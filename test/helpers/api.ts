@@ -1,0 +1,58 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ADMIN_TOKEN, PROJECT_TOKEN, REPO_ROOT } from './services';
+
+export async function admin<T = any>(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+export async function post(url: string, path: string, body: unknown | string): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** An app folder as the admin API's source map. */
+export function appSource(dir: string): Record<string, string> {
+  const root = join(REPO_ROOT, dir);
+  const files: Record<string, string> = {};
+  const walk = (current: string) => {
+    for (const name of readdirSync(current)) {
+      const path = join(current, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.(js|ts|json)$/.test(name)) files[relative(root, path)] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(root);
+  return files;
+}
+
+export async function install(url: string, dir: string, config: Record<string, string> = {}): Promise<any> {
+  const { status, body } = await admin(url, 'POST', '/api/projects/default/apps', { source: appSource(dir), config });
+  if (status !== 201) throw new Error(`install ${dir} failed: ${status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** The sample events as clients send them, with the test project's token and fresh uuids. */
+export function sampleEvents(count: number): Array<Record<string, any>> {
+  const lines = readFileSync(join(REPO_ROOT, '../shared/data/events-sample.jsonl'), 'utf8').trim().split('\n');
+  return Array.from({ length: count }, (_, index) => {
+    const event = JSON.parse(lines[index % lines.length]!);
+    return { ...event, uuid: crypto.randomUUID(), api_key: PROJECT_TOKEN };
+  });
+}
+
+export async function storedEvents(url: string, limit = 10_000): Promise<any[]> {
+  const { status, body } = await admin(url, 'GET', `/api/projects/default/events?limit=${limit}`);
+  if (status !== 200) throw new Error(`events: ${status} ${JSON.stringify(body)}`);
+  return body.results;
+}

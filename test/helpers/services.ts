@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { pgliteTemplateDir } from '@sluice/store';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const REDIS_URL = process.env.SLUICE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const ADMIN_TOKEN = 'sla_test_admin_token';
+export const PROJECT_TOKEN = 'phc_test_project_token';
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface SluiceProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** Sends a signal and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `sluice <command>` exactly as `pnpm start` does (tsx on the CLI's entry). */
+export function spawnSluice(command: string, env: Record<string, string>): SluiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', command], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return {
+    child,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((done) => setTimeout(done, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+export async function waitReady(url: string, proc?: SluiceProcess): Promise<void> {
+  await waitFor(`${url}/readyz`, async () => {
+    if (proc && proc.child.exitCode !== null) throw new Error(`process exited: ${proc.output()}`);
+    return (await fetch(`${url}/readyz`)).status === 200;
+  });
+}
+
+/** Deletes every Redis key of a test's prefix, so runs leave nothing behind. */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A fresh data dir holding a copy of the migrated PGlite template (skips the ~3.5 s initdb). */
+export async function freshDataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-e2e-'));
+  await cp(await pgliteTemplateDir(), join(dir, 'pglite'), { recursive: true });
+  return dir;
+}
+
+export function testPrefix(): string {
+  return `sluice-test-${randomBytes(6).toString('hex')}`;
+}
+
+export interface RunningSluice {
+  url: string;
+  env: Record<string, string>;
+  proc: SluiceProcess;
+  stop(): Promise<void>;
+}
+
+/** `sluice start` with the embedded store in its own data dir and its own Redis prefix. */
+export async function startSluice(extraEnv: Record<string, string> = {}): Promise<RunningSluice> {
+  const dataDir = await freshDataDir();
+  const port = await freePort();
+  const prefix = testPrefix();
+  const env = {
+    SLUICE_PORT: String(port),
+    SLUICE_DATA_DIR: dataDir,
+    SLUICE_REDIS_PREFIX: prefix,
+    REDIS_URL,
+    SLUICE_ADMIN_TOKEN: ADMIN_TOKEN,
+    SLUICE_PROJECT_TOKEN: PROJECT_TOKEN,
+    ...extraEnv,
+  };
+  const proc = spawnSluice('start', env);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url, proc);
+  return {
+    url,
+    env,
+    proc,
+    stop: async () => {
+      await proc.stop();
+      await deleteRedisPrefix(prefix);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
