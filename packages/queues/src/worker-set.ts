@@ -18,6 +18,7 @@ export interface WorkerSetOptions {
  */
 export class WorkerSet {
   private readonly workers = new Map<string, Worker>();
+  private readonly connections: Redis[] = [];
 
   constructor(private readonly options: WorkerSetOptions) {}
 
@@ -32,9 +33,12 @@ export class WorkerSet {
   ensure<T>(queueName: string, processor: (job: Job<T>) => Promise<void>): void {
     if (this.workers.has(queueName)) return;
     const { connection, prefix, concurrency, lockDurationMs, stalledIntervalMs, logger } = this.options;
+    // Workers block on Redis: each needs its own connection, duplicated from the shared one
+    // (and closed here: BullMQ leaves a connection it was given open).
+    const ownConnection = connection.duplicate();
+    this.connections.push(ownConnection);
     const worker = new Worker<T>(queueName, processor, {
-      // Workers block on Redis: each needs its own connection, duplicated from the shared one.
-      connection: connection.duplicate(),
+      connection: ownConnection,
       prefix,
       concurrency,
       lockDuration: lockDurationMs,
@@ -54,5 +58,6 @@ export class WorkerSet {
   async close(): Promise<void> {
     await Promise.all([...this.workers.values()].map((worker) => worker.close()));
     this.workers.clear();
+    for (const connection of this.connections.splice(0)) connection.disconnect();
   }
 }

@@ -1,0 +1,80 @@
+import type {
+  AppConfig,
+  AppInstance,
+  AppLogEntry,
+  AppRecord,
+  PluginEvent,
+  Project,
+  StoredEvent,
+} from '@sluice/core';
+import { createPGliteSql } from './pglite';
+import { createPostgresSql } from './postgres';
+import { SqlStore } from './sql-store';
+
+export interface Store {
+  readonly kind: 'postgres' | 'pglite';
+  /** Idempotent; on Postgres serialized across processes by an advisory lock. */
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+  listProjects(): Promise<Project[]>;
+  getProject(id: string): Promise<Project | null>;
+  getProjectByToken(token: string): Promise<Project | null>;
+  createProject(input: { id: string; name: string; token: string }): Promise<Project>;
+  /** When an app with the same versionHash is already stored, returns that one. */
+  saveApp(input: Omit<AppRecord, 'id' | 'createdAt'>): Promise<AppRecord>;
+  getApp(id: number): Promise<AppRecord | null>;
+  listApps(): Promise<AppRecord[]>;
+  /** order defaults to max(order)+1 within the project (1 for the first); enabled defaults to true. */
+  createInstance(input: {
+    projectId: string;
+    appId: number;
+    config: AppConfig;
+    order?: number;
+    enabled?: boolean;
+  }): Promise<AppInstance>;
+  getInstance(id: number): Promise<AppInstance | null>;
+  /** Ordered by order, then id. */
+  listInstances(projectId: string): Promise<AppInstance[]>;
+  listAllInstances(): Promise<AppInstance[]>;
+  /** Also deletes the instance's logs. False when no such instance in that project. */
+  deleteInstance(projectId: string, id: number): Promise<boolean>;
+  /** Idempotent by uuid; returns the number of rows actually inserted. */
+  insertEvents(projectId: string, events: PluginEvent[]): Promise<number>;
+  /** Newest first (timestamp desc, uuid desc). */
+  listEvents(projectId: string, options: { limit: number }): Promise<StoredEvent[]>;
+  countEvents(projectId: string): Promise<number>;
+  appendLogs(entries: Array<AppLogEntry & { instanceId: number; projectId: string }>): Promise<void>;
+  /** Newest first. */
+  listLogs(instanceId: number, options: { limit: number }): Promise<AppLogEntry[]>;
+}
+
+export interface StoreOptions {
+  /** Postgres connection string; when absent, the embedded PGlite is used. */
+  databaseUrl?: string;
+  /** PGlite data directory (created if missing); in memory when undefined. */
+  dataDir?: string;
+  /** Postgres only: the schema holding the tables, created if missing. */
+  schema?: string;
+}
+
+/** Opens the store and brings its schema up to date before returning. */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const sql = options.databaseUrl
+    ? createPostgresSql({ databaseUrl: options.databaseUrl, ...(options.schema ? { schema: options.schema } : {}) })
+    : await createPGliteSql(options.dataDir);
+  const store = new SqlStore(sql, options.databaseUrl ? options.schema : undefined);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  return store;
+}
+
+export { MIGRATIONS } from './migrations';
+export { createTestStore, pgliteTemplateDir } from './testing';
+export * from './log-sink';

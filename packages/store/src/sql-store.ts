@@ -1,0 +1,94 @@
+import type { AppConfig, AppLogEntry, AppRecord, PluginEvent } from '@sluice/core';
+import * as apps from './apps';
+import * as events from './events';
+import type { Store } from './index';
+import { migrate } from './migrations';
+import * as projects from './projects';
+import type { Sql } from './sql';
+
+/** The Store, written once over the `Sql` seam; only the driver differs between backends. */
+export class SqlStore implements Store {
+  readonly kind: 'postgres' | 'pglite';
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly schema?: string,
+  ) {
+    this.kind = sql.kind;
+  }
+
+  migrate(): Promise<void> {
+    return migrate(this.sql, this.schema);
+  }
+
+  async ping(): Promise<void> {
+    await this.sql.query('SELECT 1');
+  }
+
+  close(): Promise<void> {
+    return this.sql.close();
+  }
+
+  getSetting(key: string) {
+    return projects.getSetting(this.sql, key);
+  }
+  setSetting(key: string, value: string) {
+    return projects.setSetting(this.sql, key, value);
+  }
+
+  listProjects() {
+    return projects.listProjects(this.sql);
+  }
+  getProject(id: string) {
+    return projects.getProject(this.sql, id);
+  }
+  getProjectByToken(token: string) {
+    return projects.getProjectByToken(this.sql, token);
+  }
+  createProject(input: { id: string; name: string; token: string }) {
+    return projects.createProject(this.sql, input);
+  }
+
+  saveApp(input: Omit<AppRecord, 'id' | 'createdAt'>) {
+    return apps.saveApp(this.sql, input);
+  }
+  getApp(id: number) {
+    return apps.getApp(this.sql, id);
+  }
+  listApps() {
+    return apps.listApps(this.sql);
+  }
+
+  createInstance(input: { projectId: string; appId: number; config: AppConfig; order?: number; enabled?: boolean }) {
+    return apps.createInstance(this.sql, input);
+  }
+  getInstance(id: number) {
+    return apps.getInstance(this.sql, id);
+  }
+  listInstances(projectId: string) {
+    return apps.listInstances(this.sql, projectId);
+  }
+  listAllInstances() {
+    return apps.listAllInstances(this.sql);
+  }
+  deleteInstance(projectId: string, id: number) {
+    return this.sql.transaction((tx) => apps.deleteInstance(tx, projectId, id));
+  }
+
+  insertEvents(projectId: string, batch: PluginEvent[]) {
+    return events.insertEvents(this.sql, projectId, batch);
+  }
+  listEvents(projectId: string, options: { limit: number }) {
+    return events.listEvents(this.sql, projectId, options);
+  }
+  countEvents(projectId: string) {
+    return events.countEvents(this.sql, projectId);
+  }
+
+  appendLogs(entries: Array<AppLogEntry & { instanceId: number; projectId: string }>) {
+    return events.appendLogs(this.sql, entries);
+  }
+  listLogs(instanceId: number, options: { limit: number }) {
+    return events.listLogs(this.sql, instanceId, options);
+  }
+}

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import type { AppCapability, PluginEvent } from '@sluice/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestStore, openStore, type Store } from '../src/index';
+
+function event(overrides: Partial<PluginEvent> = {}): PluginEvent {
+  return {
+    uuid: randomUUID(),
+    event: '$pageview',
+    distinct_id: 'user_1',
+    properties: { $current_url: 'https://example.com/' },
+    timestamp: '2026-01-01T00:00:00.000Z',
+    ip: '127.0.0.1',
+    site_url: 'http://localhost',
+    team_id: 'p1',
+    now: '2026-01-01T00:00:00.000Z',
+    sent_at: null,
+    ...overrides,
+  };
+}
+
+function app(hash: string, capabilities: AppCapability[] = ['processEvent']) {
+  return {
+    name: `app-${hash}`,
+    versionHash: hash,
+    pluginJson: { name: `app-${hash}`, config: [{ key: 'k', type: 'string' as const }] },
+    source: { 'plugin.json': '{}', 'index.js': 'export function processEvent(e) { return e }' },
+    code: 'module.exports = {}',
+    capabilities,
+  };
+}
+
+describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+
+  beforeEach(async () => {
+    ({ store, cleanup } = await createTestStore(kind));
+    await store.createProject({ id: 'p1', name: 'Project 1', token: 'phc_one' });
+  });
+  afterEach(async () => {
+    await cleanup();
+  });
+
+  it('migrates idempotently and answers ping', async () => {
+    expect(store.kind).toBe(kind);
+    await store.migrate();
+    await store.migrate();
+    await store.ping();
+    expect(await store.getProject('p1')).toEqual({ id: 'p1', name: 'Project 1', token: 'phc_one' });
+  });
+
+  it('stores settings', async () => {
+    expect(await store.getSetting('missing')).toBeNull();
+    await store.setSetting('a', '1');
+    await store.setSetting('a', '2');
+    expect(await store.getSetting('a')).toBe('2');
+  });
+
+  it('creates and finds projects by id and token', async () => {
+    const created = await store.createProject({ id: 'p2', name: 'Project 2', token: 'phc_two' });
+    expect(created).toEqual({ id: 'p2', name: 'Project 2', token: 'phc_two' });
+    expect(await store.getProject('p2')).toEqual(created);
+    expect(await store.getProjectByToken('phc_two')).toEqual(created);
+    expect(await store.getProjectByToken('phc_nope')).toBeNull();
+    expect(await store.getProject('nope')).toBeNull();
+    expect((await store.listProjects()).map((p) => p.id).sort()).toEqual(['p1', 'p2']);
+    await expect(store.createProject({ id: 'p3', name: 'dup token', token: 'phc_two' })).rejects.toThrow();
+  });
+
+  it('saves an app once per version hash', async () => {
+    const first = await store.saveApp(app('h1'));
+    expect(first.id).toBeTypeOf('number');
+    expect(first.pluginJson.name).toBe('app-h1');
+    expect(first.source['index.js']).toContain('processEvent');
+    expect(first.capabilities).toEqual(['processEvent']);
+    expect(Number.isNaN(Date.parse(first.createdAt))).toBe(false);
+
+    const again = await store.saveApp({ ...app('h1'), name: 'renamed' });
+    expect(again).toEqual(first);
+    const other = await store.saveApp(app('h2', ['onEvent']));
+    expect(other.id).not.toBe(first.id);
+    expect(await store.getApp(first.id)).toEqual(first);
+    expect(await store.getApp(99999)).toBeNull();
+    expect((await store.listApps()).map((a) => a.versionHash)).toEqual(['h1', 'h2']);
+  });
+
+  it('orders instances by order then id, defaulting to after the last', async () => {
+    const a = await store.saveApp(app('a'));
+    const b = await store.saveApp(app('b', ['onEvent']));
+    const first = await store.createInstance({ projectId: 'p1', appId: a.id, config: { k: 'v' } });
+    expect(first).toMatchObject({
+      projectId: 'p1',
+      appId: a.id,
+      name: 'app-a',
+      capabilities: ['processEvent'],
+      order: 1,
+      enabled: true,
+      config: { k: 'v' },
+    });
+    const second = await store.createInstance({ projectId: 'p1', appId: b.id, config: {}, enabled: false });
+    expect(second.order).toBe(2);
+    expect(second.enabled).toBe(false);
+    const early = await store.createInstance({ projectId: 'p1', appId: b.id, config: {}, order: 1 });
+    expect(early.order).toBe(1);
+
+    await store.createProject({ id: 'p2', name: 'Project 2', token: 'phc_two' });
+    const elsewhere = await store.createInstance({ projectId: 'p2', appId: a.id, config: {} });
+    expect(elsewhere.order).toBe(1);
+
+    expect((await store.listInstances('p1')).map((i) => i.id)).toEqual([first.id, early.id, second.id]);
+    expect((await store.listInstances('p2')).map((i) => i.id)).toEqual([elsewhere.id]);
+    expect(await store.listAllInstances()).toHaveLength(4);
+    expect(await store.getInstance(second.id)).toEqual(second);
+    expect(await store.getInstance(99999)).toBeNull();
+  });
+
+  it('deletes an instance only within its project', async () => {
+    const a = await store.saveApp(app('a'));
+    const instance = await store.createInstance({ projectId: 'p1', appId: a.id, config: {} });
+    expect(await store.deleteInstance('other', instance.id)).toBe(false);
+    expect(await store.deleteInstance('p1', instance.id)).toBe(true);
+    expect(await store.deleteInstance('p1', instance.id)).toBe(false);
+    expect(await store.getInstance(instance.id)).toBeNull();
+    expect(await store.listInstances('p1')).toEqual([]);
+  });
+
+  it('inserts events idempotently by uuid', async () => {
+    const first = Array.from({ length: 500 }, (_, i) => event({ distinct_id: `u${i}` }));
+    expect(await store.insertEvents('p1', first)).toBe(500);
+    const more = Array.from({ length: 100 }, () => event());
+    expect(await store.insertEvents('p1', [...first, ...more])).toBe(100);
+    expect(await store.countEvents('p1')).toBe(600);
+    expect(await store.countEvents('other')).toBe(0);
+    expect(await store.insertEvents('p1', [])).toBe(0);
+  });
+
+  it('inserts batches larger than one chunk', async () => {
+    const events = Array.from({ length: 2500 }, () => event());
+    expect(await store.insertEvents('p1', events)).toBe(2500);
+    expect(await store.insertEvents('p1', events)).toBe(0);
+    expect(await store.countEvents('p1')).toBe(2500);
+  });
+
+  it('lists events newest first with a limit', async () => {
+    const events = [3, 1, 4, 2, 5].map((n) => event({ timestamp: `2026-01-01T00:00:0${n}.000Z`, event: `e${n}` }));
+    await store.insertEvents('p1', events);
+    const listed = await store.listEvents('p1', { limit: 3 });
+    expect(listed.map((e) => e.event)).toEqual(['e5', 'e4', 'e3']);
+    expect(listed[0]).toMatchObject({
+      project_id: 'p1',
+      distinct_id: 'user_1',
+      timestamp: '2026-01-01T00:00:05.000Z',
+      ip: '127.0.0.1',
+    });
+    expect(Number.isNaN(Date.parse(listed[0]!.created_at))).toBe(false);
+
+    // Equal timestamps fall back to uuid descending.
+    const same = [event({ timestamp: '2026-02-01T00:00:00.000Z' }), event({ timestamp: '2026-02-01T00:00:00.000Z' })];
+    await store.insertEvents('p1', same);
+    const top = await store.listEvents('p1', { limit: 2 });
+    expect(top.map((e) => e.uuid)).toEqual(same.map((e) => e.uuid).sort().reverse());
+  });
+
+  it('round-trips nested and unicode properties and null ip', async () => {
+    const properties = {
+      nested: { list: [1, 'two', { three: 3 }], empty: {}, none: null, flag: false },
+      unicode: 'héllo wörld — 日本語 🎉',
+      'key with "quotes" and \\ backslash': 'new\nline\ttab',
+      big: 1.5e300,
+    };
+    const e = event({ properties, ip: null, distinct_id: 'ü-user' });
+    await store.insertEvents('p1', [e]);
+    const [stored] = await store.listEvents('p1', { limit: 1 });
+    expect(stored).toMatchObject({ uuid: e.uuid, distinct_id: 'ü-user', ip: null, properties });
+  });
+
+  it('appends logs, lists them newest first, and removes them with the instance', async () => {
+    const a = await store.saveApp(app('a'));
+    const instance = await store.createInstance({ projectId: 'p1', appId: a.id, config: {} });
+    const other = await store.createInstance({ projectId: 'p1', appId: a.id, config: {} });
+    const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
+    await store.appendLogs([
+      { instanceId: instance.id, projectId: 'p1', timestamp: at(1), level: 'info', message: 'one' },
+      { instanceId: instance.id, projectId: 'p1', timestamp: at(2), level: 'warn', message: 'two' },
+      { instanceId: other.id, projectId: 'p1', timestamp: at(2), level: 'log', message: 'other' },
+    ]);
+    await store.appendLogs([{ instanceId: instance.id, projectId: 'p1', timestamp: at(3), level: 'error', message: 'three ✓' }]);
+    await store.appendLogs([]);
+
+    expect(await store.listLogs(instance.id, { limit: 10 })).toEqual([
+      { timestamp: at(3), level: 'error', message: 'three ✓' },
+      { timestamp: at(2), level: 'warn', message: 'two' },
+      { timestamp: at(1), level: 'info', message: 'one' },
+    ]);
+    expect((await store.listLogs(instance.id, { limit: 2 })).map((l) => l.message)).toEqual(['three ✓', 'two']);
+
+    await store.deleteInstance('p1', instance.id);
+    expect(await store.listLogs(instance.id, { limit: 10 })).toEqual([]);
+    expect(await store.listLogs(other.id, { limit: 10 })).toHaveLength(1);
+    // Lines for an instance deleted while they were buffered are dropped, not an error.
+    await store.appendLogs([{ instanceId: instance.id, projectId: 'p1', timestamp: at(4), level: 'info', message: 'late' }]);
+    expect(await store.listLogs(instance.id, { limit: 10 })).toEqual([]);
+  });
+});
+
+describe('postgres migrations', () => {
+  it('are safe when two processes migrate the same schema at once', async () => {
+    const databaseUrl = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    const schema = `sluice_test_race_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const stores = await Promise.all([1, 2, 3].map(() => openStore({ databaseUrl, schema })));
+    try {
+      await Promise.all(stores.map((s) => s.migrate()));
+      await stores[0]!.createProject({ id: 'p', name: 'P', token: 't' });
+      expect(await stores[1]!.getProject('p')).not.toBeNull();
+    } finally {
+      const [first, ...rest] = stores;
+      await Promise.all(rest.map((s) => s.close()));
+      // Reuse the test helper's cleanup path: drop the schema through a fresh connection.
+      await first!.close();
+      const pg = (await import('pg')).default;
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      await client.query(`DROP SCHEMA ${schema} CASCADE`);
+      await client.end();
+    }
+  });
+});
+
+describe('pglite on disk', () => {
+  it('keeps data across reopen', async () => {
+    const { mkdtemp, rm, cp } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { pgliteTemplateDir } = await import('../src/index');
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-store-reopen-'));
+    try {
+      const dataDir = join(dir, 'pglite');
+      await cp(await pgliteTemplateDir(), dataDir, { recursive: true });
+      const first = await openStore({ dataDir });
+      await first.createProject({ id: 'p', name: 'P', token: 't' });
+      await first.close();
+      const second = await openStore({ dataDir });
+      expect(await second.getProjectByToken('t')).toEqual({ id: 'p', name: 'P', token: 't' });
+      await second.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
