@@ -175,6 +175,26 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     expect(stored).toMatchObject({ uuid: e.uuid, distinct_id: 'ü-user', ip: null, properties });
   });
 
+  it('stores strings Postgres cannot hold (NUL, unpaired surrogates) as U+FFFD instead of failing the batch', async () => {
+    const good = event({ properties: { ok: 1 } });
+    const bad = event({
+      event: 'nul\u0000name',
+      distinct_id: 'lone\ud800',
+      properties: { text: 'a\u0000b', ['key\u0000']: 'x\udc00y', pair: '🎉', literal: '\\u0000' },
+    });
+    expect(await store.insertEvents('p1', [good, bad])).toBe(2);
+    const [stored] = (await store.listEvents('p1', { limit: 10 })).filter((e) => e.uuid === bad.uuid);
+    expect(stored).toMatchObject({
+      event: 'nul\ufffdname',
+      distinct_id: 'lone\ufffd',
+      properties: { text: 'a\ufffdb', ['key\ufffd']: 'x\ufffdy', pair: '🎉', literal: '\\u0000' },
+    });
+    const a = await store.saveApp(app('a'));
+    const instance = await store.createInstance({ projectId: 'p1', appId: a.id, config: {} });
+    await store.appendLogs([{ instanceId: instance.id, projectId: 'p1', timestamp: new Date().toISOString(), level: 'log', message: 'bin\u0000ary' }]);
+    expect((await store.listLogs(instance.id, { limit: 1 }))[0]?.message).toBe('bin\ufffdary');
+  });
+
   it('appends logs, lists them newest first, and removes them with the instance', async () => {
     const a = await store.saveApp(app('a'));
     const instance = await store.createInstance({ projectId: 'p1', appId: a.id, config: {} });

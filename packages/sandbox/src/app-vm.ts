@@ -1,0 +1,268 @@
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
+import { shouldInterruptAfterDeadline } from 'quickjs-emscripten-core';
+import { APP_CAPABILITIES, type AppCapability, type AppLogEntry, type PluginEvent } from '@sluice/core';
+import { LimitError, limitErrorFor, resolveLimits, type SandboxLimits } from './limits';
+import { META_CAPABILITIES, type MetaContext } from './meta';
+import { PRELUDE } from './prelude';
+import { quickJs } from './quickjs';
+
+export type EventOutcome = { status: 'ok'; event: PluginEvent } | { status: 'dropped' } | { status: 'error'; error: string };
+
+export interface AppVmOptions {
+  instanceId: number;
+  name: string;
+  code: string;
+  config: Record<string, string>;
+  limits?: Partial<SandboxLimits>;
+  onLog: (entry: AppLogEntry) => void;
+}
+
+export interface AppVm {
+  readonly capabilities: AppCapability[];
+  setup(): Promise<void>;
+  processEventBatch(events: PluginEvent[]): Promise<EventOutcome[]>;
+  onEvent(event: PluginEvent): Promise<{ ok: true } | { ok: false; error: string }>;
+  teardown(): Promise<void>;
+  dispose(): void;
+}
+
+/** An error the app threw (as opposed to a limit the host enforced). */
+class AppError extends Error {
+  override name = 'AppError';
+}
+
+/** One QuickJS runtime + context holding one app instance, its `meta` and the prelude's entry points. */
+class Realm {
+  readonly runtime: QuickJSRuntime;
+  readonly vm: QuickJSContext;
+  private readonly sluice: QuickJSHandle;
+  private readonly entryPoints = new Map<string, QuickJSHandle>();
+
+  constructor(
+    module: Awaited<ReturnType<typeof quickJs>>,
+    code: string,
+    context: MetaContext,
+    readonly limits: SandboxLimits,
+  ) {
+    this.runtime = module.newRuntime();
+    this.runtime.setMemoryLimit(limits.memoryBytes);
+    this.runtime.setMaxStackSize(limits.stackBytes);
+    this.vm = this.runtime.newContext();
+    try {
+      for (const capability of META_CAPABILITIES) capability.install?.(this.vm, context);
+      this.evaluate(PRELUDE, 'sluice-prelude.js', 'loading the sandbox');
+      const shims = META_CAPABILITIES.map((capability) => capability.shim(context)).join('\n');
+      this.evaluate(`(function (meta) {\n${shims}\n})(globalThis.__sluice.meta = {});`, 'sluice-meta.js', 'setting up meta');
+      this.sluice = this.vm.getProp(this.vm.global, '__sluice');
+      // The app's module body runs under the same limits as any call.
+      this.evaluate(`globalThis.__sluice.load(function (module, exports, require) {\n${code}\n});`, 'app.js', 'loading the app');
+    } catch (error) {
+      this.dispose();
+      throw error;
+    }
+  }
+
+  private evaluate(source: string, filename: string, what: string): void {
+    this.armDeadline();
+    const result = this.vm.evalCode(source, filename);
+    if (result.error) throw this.toError(result.error, what);
+    result.value.dispose();
+  }
+
+  armDeadline(): void {
+    this.runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + this.limits.callTimeoutMs));
+  }
+
+  private entryPoint(name: string): QuickJSHandle {
+    let handle = this.entryPoints.get(name);
+    if (!handle) {
+      handle = this.vm.getProp(this.sluice, name);
+      this.entryPoints.set(name, handle);
+    }
+    return handle;
+  }
+
+  /** Turns a thrown QuickJS value into a LimitError or an AppError, disposing the handle. */
+  toError(handle: QuickJSHandle, fn: string): Error {
+    const dumped = this.vm.dump(handle) as { name?: string; message?: string } | string;
+    handle.dispose();
+    const error = typeof dumped === 'object' && dumped !== null ? dumped : { message: String(dumped) };
+    return limitErrorFor(error, fn, this.limits) ?? new AppError(error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : (error.message ?? 'unknown error'));
+  }
+
+  /**
+   * Calls a prelude entry point with string arguments: one boundary crossing. A string result
+   * comes back at once; a promise (async app code) is pumped until it settles or the deadline passes.
+   */
+  async call(name: string, fn: string, ...args: string[]): Promise<string> {
+    this.armDeadline();
+    const argHandles = args.map((arg) => this.vm.newString(arg));
+    const result = this.vm.callFunction(this.entryPoint(name), this.vm.undefined, ...argHandles);
+    for (const handle of argHandles) handle.dispose();
+    if (result.error) throw this.toError(result.error, fn);
+    const value = result.value;
+    if (this.vm.typeof(value) === 'string') {
+      const text = this.vm.getString(value);
+      value.dispose();
+      return text;
+    }
+    try {
+      return await this.settle(value, fn);
+    } finally {
+      value.dispose();
+    }
+  }
+
+  private async settle(promise: QuickJSHandle, fn: string): Promise<string> {
+    const deadline = Date.now() + this.limits.callTimeoutMs;
+    for (;;) {
+      const jobs = this.runtime.executePendingJobs();
+      if (jobs.error) throw this.toError(jobs.error, fn);
+      const state = this.vm.getPromiseState(promise);
+      if (state.type === 'fulfilled') {
+        const text = this.vm.typeof(state.value) === 'string' ? this.vm.getString(state.value) : '';
+        state.value.dispose();
+        return text;
+      }
+      if (state.type === 'rejected') throw this.toError(state.error, fn);
+      if (Date.now() > deadline) throw new LimitError(`${fn} exceeded the ${this.limits.callTimeoutMs} ms time limit`);
+      // Waiting on the host (later: cache, fetch): let the event loop settle those promises.
+      if (jobs.value === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  capabilities(): AppCapability[] {
+    return JSON.parse(this.callSync('capabilities', JSON.stringify(APP_CAPABILITIES))) as AppCapability[];
+  }
+
+  private callSync(name: string, arg: string): string {
+    this.armDeadline();
+    const argHandle = this.vm.newString(arg);
+    const result = this.vm.callFunction(this.entryPoint(name), this.vm.undefined, argHandle);
+    argHandle.dispose();
+    if (result.error) throw this.toError(result.error, name);
+    const text = this.vm.getString(result.value);
+    result.value.dispose();
+    return text;
+  }
+
+  dispose(): void {
+    for (const handle of this.entryPoints.values()) handle.dispose();
+    this.entryPoints.clear();
+    this.sluice?.dispose();
+    this.vm.dispose();
+    this.runtime.dispose();
+  }
+}
+
+function sameOutcomeForAll(events: PluginEvent[], error: string): EventOutcome[] {
+  return events.map(() => ({ status: 'error', error }));
+}
+
+/**
+ * An app instance in its own QuickJS runtime. A call that hits a limit fails as a whole, is
+ * logged to the app's logs, and the realm is rebuilt from the same code (setupPlugin runs
+ * again before the next call), so one bad batch never poisons the next.
+ */
+class QuickJsAppVm implements AppVm {
+  private realm: Realm | undefined;
+  private setupDone = false;
+  readonly capabilities: AppCapability[];
+
+  constructor(
+    private readonly module: Awaited<ReturnType<typeof quickJs>>,
+    private readonly options: AppVmOptions,
+    private readonly limits: SandboxLimits,
+  ) {
+    this.realm = this.newRealm();
+    this.capabilities = this.realm.capabilities();
+  }
+
+  private newRealm(): Realm {
+    const { code, config, onLog } = this.options;
+    return new Realm(this.module, code, { config, onLog }, this.limits);
+  }
+
+  private live(): Realm {
+    this.realm ??= this.newRealm();
+    return this.realm;
+  }
+
+  private log(level: AppLogEntry['level'], message: string): void {
+    this.options.onLog({ timestamp: new Date().toISOString(), level, message });
+  }
+
+  /** Runs `work`; on a limit the realm is thrown away so the next call starts clean. */
+  private async guarded<T>(work: (realm: Realm) => Promise<T>): Promise<T> {
+    const realm = this.live();
+    try {
+      return await work(realm);
+    } catch (error) {
+      if (error instanceof LimitError) {
+        this.log('error', error.message);
+        realm.dispose();
+        if (this.realm === realm) this.realm = undefined;
+        this.setupDone = false;
+      }
+      throw error;
+    }
+  }
+
+  async setup(): Promise<void> {
+    if (this.setupDone) return;
+    if (this.capabilities.includes('setupPlugin')) {
+      try {
+        await this.guarded((realm) => realm.call('call', 'setupPlugin', 'setupPlugin'));
+      } catch (error) {
+        this.log('error', `setupPlugin failed: ${(error as Error).message}`);
+        throw error;
+      }
+    }
+    this.setupDone = true;
+  }
+
+  async processEventBatch(events: PluginEvent[]): Promise<EventOutcome[]> {
+    if (events.length === 0) return [];
+    await this.setup();
+    try {
+      const json = await this.guarded((realm) => realm.call('processBatch', 'processEvent', JSON.stringify(events)));
+      return JSON.parse(json) as EventOutcome[];
+    } catch (error) {
+      if (error instanceof LimitError || error instanceof AppError) return sameOutcomeForAll(events, error.message);
+      throw error;
+    }
+  }
+
+  async onEvent(event: PluginEvent): Promise<{ ok: true } | { ok: false; error: string }> {
+    if (!this.capabilities.includes('onEvent')) return { ok: true };
+    await this.setup();
+    try {
+      const error = await this.guarded((realm) => realm.call('onEvent', 'onEvent', JSON.stringify(event)));
+      if (!error) return { ok: true };
+      this.log('error', `onEvent failed: ${error}`);
+      return { ok: false, error };
+    } catch (error) {
+      if (error instanceof LimitError || error instanceof AppError) return { ok: false, error: error.message };
+      throw error;
+    }
+  }
+
+  async teardown(): Promise<void> {
+    try {
+      if (this.setupDone && this.capabilities.includes('teardownPlugin')) {
+        await this.guarded((realm) => realm.call('call', 'teardownPlugin', 'teardownPlugin'));
+      }
+    } finally {
+      this.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.realm?.dispose();
+    this.realm = undefined;
+  }
+}
+
+export async function createAppVm(options: AppVmOptions): Promise<AppVm> {
+  return new QuickJsAppVm(await quickJs(), options, resolveLimits(options.limits));
+}

@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { build, type Message, type Plugin } from 'esbuild';
+import type { AppCapability, AppSource, PluginJson } from '@sluice/core';
+import { AppSourceError } from './errors';
+import { parsePluginJson } from './plugin-json';
+
+export interface CompiledApp {
+  pluginJson: PluginJson;
+  code: string;
+  capabilities: AppCapability[];
+  versionHash: string;
+}
+
+/** Modules the VM provides through `require` (see the prelude); anything else is refused at install. */
+export const PROVIDED_MODULES = ['@posthog/plugin-scaffold'];
+const RESOLVE_SUFFIXES = ['', '.ts', '.js', '.mjs', '.cjs', '.json', '/index.ts', '/index.js'];
+const NAMESPACE = 'app';
+
+function entryFile(source: AppSource, pluginJson: PluginJson): string {
+  const candidates = pluginJson.main ? [posix.normalize(pluginJson.main.replace(/^\.\//, ''))] : ['index.ts', 'index.js'];
+  const entry = candidates.find((file) => source[file] !== undefined);
+  if (!entry) {
+    throw new AppSourceError(
+      pluginJson.main ? `plugin.json: "main" names ${pluginJson.main}, which is not among the files` : 'index.ts or index.js is missing',
+      pluginJson.main ? 'plugin.json' : 'index.js',
+      pluginJson.main ? 'main' : undefined,
+    );
+  }
+  return entry;
+}
+
+/** Resolves imports from the in-memory files only: the app cannot reach the host's file system. */
+function appFilesPlugin(source: AppSource): Plugin {
+  return {
+    name: 'sluice-app-files',
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === 'entry-point') return { path: args.path, namespace: NAMESPACE };
+        if (PROVIDED_MODULES.includes(args.path)) return { path: args.path, external: true };
+        if (!args.path.startsWith('.') && !args.path.startsWith('/')) {
+          throw new Error(`import of "${args.path}" is not available in the sandbox`);
+        }
+        const base = posix.normalize(posix.join(posix.dirname(args.importer), args.path));
+        const found = RESOLVE_SUFFIXES.map((suffix) => base + suffix).find((file) => source[file] !== undefined);
+        if (!found) throw new Error(`cannot find "${args.path}" among the app's files`);
+        return { path: found, namespace: NAMESPACE };
+      });
+      pluginBuild.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
+        const extension = posix.extname(args.path).slice(1);
+        const loader = extension === 'ts' ? 'ts' : extension === 'json' ? 'json' : 'js';
+        return { contents: source[args.path], loader };
+      });
+    },
+  };
+}
+
+function toSourceError(message: Message | undefined, fallbackFile: string): AppSourceError {
+  const file = message?.location?.file ?? fallbackFile;
+  const line = message?.location ? `:${message.location.line}:${message.location.column}` : '';
+  return new AppSourceError(`${file}${line}: ${message?.text ?? 'cannot be compiled'}`, file);
+}
+
+/** sha256 over the files in name order: the app's version. */
+export function versionHash(source: AppSource): string {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(source).sort()) hash.update(name).update('\0').update(source[name]!).update('\0');
+  return hash.digest('hex');
+}
+
+/**
+ * Turns an app's files into one CommonJS bundle the VM evaluates: TypeScript compiled, relative
+ * imports bundled, provided modules left to the VM's `require`, anything else refused by name.
+ */
+export async function bundleApp(source: AppSource, pluginJson: PluginJson): Promise<string> {
+  const entry = entryFile(source, pluginJson);
+  try {
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: 'cjs',
+      platform: 'neutral',
+      target: 'es2020',
+      mainFields: ['module', 'main'],
+      plugins: [appFilesPlugin(source)],
+      logLevel: 'silent',
+    });
+    return result.outputFiles[0]!.text;
+  } catch (error) {
+    const failure = error as { errors?: Message[] };
+    throw toSourceError(failure.errors?.[0], entry);
+  }
+}
+
+export { parsePluginJson };

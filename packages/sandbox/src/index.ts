@@ -1,0 +1,8 @@
+export { AppSourceError } from './errors';
+export { applyConfigDefaults } from './plugin-json';
+export { bundleApp, versionHash, PROVIDED_MODULES, type CompiledApp } from './compile';
+export { compileApp } from './compile-app';
+export { createAppVm, type AppVm, type AppVmOptions, type EventOutcome } from './app-vm';
+export { DEFAULT_LIMITS, type SandboxLimits } from './limits';
+export { META_CAPABILITIES, type MetaCapability } from './meta';
+export * from './pool';

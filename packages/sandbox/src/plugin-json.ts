@@ -1,0 +1,55 @@
+import type { PluginJson } from '@sluice/core';
+import { AppSourceError } from './errors';
+
+const FIELD_TYPES = ['string', 'attachment', 'choice'];
+const FILE = 'plugin.json';
+
+function fail(message: string, field?: string): never {
+  throw new AppSourceError(`${FILE}: ${message}`, FILE, field);
+}
+
+/** Parses and checks plugin.json, naming the first field that is wrong. */
+export function parsePluginJson(text: string | undefined): PluginJson {
+  if (text === undefined) fail('missing (every app needs one)');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    fail(`not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail('must be a JSON object');
+  const json = parsed as Record<string, unknown>;
+  if (typeof json.name !== 'string' || json.name.trim() === '') fail('"name" is required (a non-empty string)', 'name');
+  if (json.main !== undefined && typeof json.main !== 'string') fail('"main" must be a file name', 'main');
+  if (json.config !== undefined) {
+    if (!Array.isArray(json.config)) fail('"config" must be an array of fields', 'config');
+    json.config.forEach((field: unknown, index: number) => {
+      const where = `config[${index}]`;
+      if (typeof field !== 'object' || field === null) fail(`"${where}" must be an object`, where);
+      const entry = field as Record<string, unknown>;
+      if (entry.markdown !== undefined && entry.key === undefined) return; // display text only
+      if (typeof entry.key !== 'string' || entry.key === '') fail(`"${where}.key" is required`, `${where}.key`);
+      if (entry.type !== undefined && !FIELD_TYPES.includes(entry.type as string)) {
+        fail(`"${where}.type" must be one of ${FIELD_TYPES.join(', ')}, got ${JSON.stringify(entry.type)}`, `${where}.type`);
+      }
+      if (entry.type === 'choice' && !Array.isArray(entry.choices)) fail(`"${where}.choices" is required for a choice field`, `${where}.choices`);
+    });
+  }
+  return json as PluginJson;
+}
+
+/** The config an instance runs with: plugin.json defaults filled in; a missing required key is an error. */
+export function applyConfigDefaults(pluginJson: PluginJson, config: Record<string, string>): Record<string, string> {
+  const result: Record<string, string> = { ...config };
+  for (const field of pluginJson.config ?? []) {
+    if (!field.key) continue;
+    if ((result[field.key] === undefined || result[field.key] === '') && field.default !== undefined) result[field.key] = String(field.default);
+    if (field.required && (result[field.key] === undefined || result[field.key] === '')) {
+      throw new AppSourceError(`${FILE}: config "${field.key}" is required but was not given`, FILE, field.key);
+    }
+    if (field.type === 'choice' && result[field.key] !== undefined && field.choices && !field.choices.includes(result[field.key]!)) {
+      throw new AppSourceError(`config "${field.key}" must be one of ${field.choices.join(', ')}`, FILE, field.key);
+    }
+  }
+  return result;
+}
