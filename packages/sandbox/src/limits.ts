@@ -1,10 +1,11 @@
-/** Every limit an app runs under, in one place. */
+import type { QuickJSRuntime } from 'quickjs-emscripten-core';
+
 export interface SandboxLimits {
-  /** CPU time one call may take (a batch of processEvent, one onEvent, setupPlugin). */
+  /** Wall-clock budget of one call into the app (a batch, an onEvent, setupPlugin…). */
   callTimeoutMs: number;
   /** Heap of one app instance's runtime. */
   memoryBytes: number;
-  /** Native stack of one runtime: deep recursion fails with a RangeError-like error, not a crash. */
+  /** Interpreter stack of one app instance's runtime. */
   stackBytes: number;
 }
 
@@ -14,30 +15,55 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   stackBytes: 1024 * 1024,
 };
 
-export function resolveLimits(limits: Partial<SandboxLimits> = {}): SandboxLimits {
-  const defined = Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined));
-  return { ...DEFAULT_LIMITS, ...defined };
+export function resolveLimits(limits?: Partial<SandboxLimits>): SandboxLimits {
+  return { ...DEFAULT_LIMITS, ...stripUndefined(limits ?? {}) };
 }
 
-/** A call stopped by a limit: the VM is no longer trustworthy and is rebuilt. */
-export class LimitError extends Error {
-  override name = 'LimitError';
+function stripUndefined(limits: Partial<SandboxLimits>): Partial<SandboxLimits> {
+  return Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined));
 }
 
 /**
- * Recognises QuickJS's own errors for the limits (interrupt handler, memory limit, stack limit)
- * and says which limit was hit, in words an app author can act on.
+ * Enforces the limits on a runtime. The interrupt handler reads a deadline the caller moves
+ * before every call (`deadline.at`), so arming a call costs one assignment, not a new closure.
  */
-export function limitErrorFor(error: { name?: string; message?: string }, fn: string, limits: SandboxLimits): LimitError | undefined {
-  const message = error.message ?? '';
-  if (error.name === 'InternalError' && message === 'interrupted') {
-    return new LimitError(`${fn} exceeded the ${limits.callTimeoutMs} ms time limit`);
+export function applyLimits(runtime: QuickJSRuntime, limits: SandboxLimits, deadline: { at: number }): void {
+  runtime.setMemoryLimit(limits.memoryBytes);
+  runtime.setMaxStackSize(limits.stackBytes);
+  runtime.setInterruptHandler(() => Date.now() > deadline.at);
+}
+
+export type LimitKind = 'time' | 'memory' | 'stack';
+
+/** A call stopped by a sandbox limit: the VM's state can no longer be trusted and is recreated. */
+export class SandboxLimitError extends Error {
+  override name = 'SandboxLimitError';
+  constructor(
+    readonly kind: LimitKind,
+    readonly call: string,
+    limits: SandboxLimits,
+  ) {
+    super(`${call} exceeded the ${describeLimit(kind, limits)} limit`);
   }
-  if (message === 'out of memory' || /out of memory/.test(message)) {
-    return new LimitError(`${fn} exceeded the ${Math.round(limits.memoryBytes / 1024 / 1024)} MiB memory limit`);
-  }
-  if (/stack overflow/i.test(message)) {
-    return new LimitError(`${fn} exceeded the stack limit (too deep recursion)`);
-  }
+}
+
+function describeLimit(kind: LimitKind, limits: SandboxLimits): string {
+  if (kind === 'time') return `${limits.callTimeoutMs} ms time`;
+  if (kind === 'memory') return `${formatBytes(limits.memoryBytes)} memory`;
+  return `${formatBytes(limits.stackBytes)} stack`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** Which limit (if any) an error thrown by QuickJS stands for, from its name and message. */
+export function limitKindOf(error: { name?: unknown; message?: unknown }): LimitKind | undefined {
+  const message = typeof error.message === 'string' ? error.message : '';
+  if (message === 'interrupted') return 'time';
+  if (message === 'out of memory') return 'memory';
+  if (message === 'stack overflow' || message.startsWith('Maximum call stack size exceeded')) return 'stack';
   return undefined;
 }

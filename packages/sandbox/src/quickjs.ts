@@ -1,13 +1,17 @@
+import variant from '@jitl/quickjs-wasmfile-release-sync';
 import { newQuickJSWASMModuleFromVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
-import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
 
-let modulePromise: Promise<QuickJSWASMModule> | undefined;
+let loading: Promise<QuickJSWASMModule> | undefined;
 
 /**
- * The QuickJS WebAssembly module, loaded once per process. The release-sync variant: no
- * asyncify (faster, smaller); async host calls are promises the host settles and pumps.
+ * The QuickJS WebAssembly module, compiled once per process on first use: compiling the wasm costs
+ * tens of milliseconds, while each app gets its own cheap runtime (own heap and limits) from it.
  */
-export function quickJs(): Promise<QuickJSWASMModule> {
-  modulePromise ??= newQuickJSWASMModuleFromVariant(releaseSync);
-  return modulePromise;
+export function getQuickJS(): Promise<QuickJSWASMModule> {
+  if (!loading) {
+    loading = newQuickJSWASMModuleFromVariant(variant);
+    // A failed load must not stick for the life of the process.
+    loading.catch(() => (loading = undefined));
+  }
+  return loading;
 }

@@ -9,8 +9,8 @@ export interface Migration {
 
 /**
  * Append only: a migration, once released, never changes; a schema change is a new entry.
- * The PGlite test template's directory name carries `MIGRATIONS.length`, so a new migration
- * also invalidates cached templates.
+ * The PGlite test template's directory name carries the count and a hash of MIGRATIONS
+ * (testing.ts), so a new or edited migration also invalidates cached templates.
  */
 export const MIGRATIONS: Migration[] = [
   {

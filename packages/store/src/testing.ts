@@ -3,7 +3,7 @@
  * fraction of that, so tests copy a template built once per machine; Postgres tests get a
  * throwaway schema each, so parallel test files never see each other's rows.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { access, cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,12 +41,20 @@ async function buildTemplate(target: string): Promise<string> {
 }
 
 /**
- * A migrated PGlite data directory to copy, never to open in place. Named after the migration
- * count, so adding a migration builds a new one. For end-to-end tests: a service started with
- * SLUICE_DATA_DIR=<dir> opens `<dir>/pglite`, so copy this template to `<dir>/pglite` first.
+ * The template's version: the migration count plus a hash of their SQL. The hash matters while a
+ * migration is still being written: edited in place, it must not leave tests on a stale template
+ * whose schema_migrations already claims that version.
+ */
+export const TEMPLATE_VERSION = `v${MIGRATIONS.length}-${createHash('sha256').update(JSON.stringify(MIGRATIONS)).digest('hex').slice(0, 12)}`;
+
+/**
+ * A migrated PGlite data directory to copy, never to open in place. Named after
+ * TEMPLATE_VERSION, so a new or changed migration builds a new one. For end-to-end tests: a
+ * service started with SLUICE_DATA_DIR=<dir> opens `<dir>/pglite`, so copy this template to
+ * `<dir>/pglite` first.
  */
 export function pgliteTemplateDir(): Promise<string> {
-  template ??= buildTemplate(join(tmpdir(), `sluice-pglite-template-v${MIGRATIONS.length}`)).catch((error) => {
+  template ??= buildTemplate(join(tmpdir(), `sluice-pglite-template-${TEMPLATE_VERSION}`)).catch((error) => {
     template = undefined;
     throw error;
   });

@@ -44,7 +44,7 @@ export async function createIntake(options: IntakeOptions): Promise<Intake> {
   });
   const tokens = new TokenCache((token) => store.getProjectByToken(token));
 
-  const app = Fastify({ logger: false, bodyLimit: config.maxBodyBytes, ignoreTrailingSlash: true, trustProxy: false });
+  const app = Fastify({ logger: false, bodyLimit: config.maxBodyBytes, routerOptions: { ignoreTrailingSlash: true }, trustProxy: false });
   app.setErrorHandler(errorHandler(logger));
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
