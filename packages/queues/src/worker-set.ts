@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '@sluice/core';
+import type { Logger, SluiceConfig } from '@sluice/core';
 
 export interface WorkerSetOptions {
   connection: Redis;
@@ -60,4 +60,16 @@ export class WorkerSet {
     this.workers.clear();
     for (const connection of this.connections.splice(0)) connection.disconnect();
   }
+}
+
+/** A WorkerSet with the process's configured concurrency, lock and stall settings. */
+export function workerSetFor(config: SluiceConfig, connection: Redis, logger: Logger): WorkerSet {
+  return new WorkerSet({
+    connection,
+    prefix: config.redisPrefix,
+    concurrency: config.workerConcurrency,
+    lockDurationMs: config.jobLockMs,
+    stalledIntervalMs: config.stalledIntervalMs,
+    logger,
+  });
 }

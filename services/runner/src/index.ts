@@ -3,7 +3,7 @@ import { isDestination, type Logger, type PipelineCache, type SluiceConfig } fro
 import type { SluiceMetrics } from '@sluice/metrics';
 import {
   STORE_QUEUE,
-  WorkerSet,
+  workerSetFor,
   deliverJobId,
   deliverQueue,
   type DeliverJob,
@@ -37,14 +37,7 @@ export interface Runner {
  */
 export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const { config, store, producer, pipelines, pool, metrics, logger } = options;
-  const workers = new WorkerSet({
-    connection: options.connection,
-    prefix: config.redisPrefix,
-    concurrency: config.workerConcurrency,
-    lockDurationMs: config.jobLockMs,
-    stalledIntervalMs: config.stalledIntervalMs,
-    logger,
-  });
+  const workers = workerSetFor(config, options.connection, logger);
 
   async function storeBatch(job: Job<PipelineJob>): Promise<void> {
     const { batchId, projectId, events } = job.data;

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { applyStageOutcomes, isStage, stageLabel, type Logger, type PluginEvent, type SluiceConfig } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
-import { STORE_QUEUE, WorkerSet, hopJobId, stageQueue, type PipelineJob, type QueueProducer } from '@sluice/queues';
+import { STORE_QUEUE, workerSetFor, hopJobId, stageQueue, type PipelineJob, type QueueProducer } from '@sluice/queues';
 import { AppSetupError, type AppVmPool } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
 import type { Redis } from 'ioredis';
@@ -38,14 +38,7 @@ function stageFilter(stages: string): (appId: number) => boolean {
 export async function startStageWorker(options: StageWorkerOptions): Promise<StageWorker> {
   const { config, store, producer, pool, metrics, logger } = options;
   const serves = stageFilter(config.stages);
-  const workers = new WorkerSet({
-    connection: options.connection,
-    prefix: config.redisPrefix,
-    concurrency: config.workerConcurrency,
-    lockDurationMs: config.jobLockMs,
-    stalledIntervalMs: config.stalledIntervalMs,
-    logger,
-  });
+  const workers = workerSetFor(config, options.connection, logger);
 
   async function runStage(job: PipelineJob): Promise<PluginEvent[]> {
     const stage = job.route[job.hop];

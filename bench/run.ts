@@ -1,0 +1,15 @@
+/** `pnpm bench [name …]`: runs the named benchmarks (all when none is named) and prints their figures. */
+import { benchE2e } from './e2e';
+
+const BENCHES: Record<string, () => Promise<void>> = { e2e: benchE2e };
+
+const names = process.argv.slice(2);
+for (const name of names.length ? names : Object.keys(BENCHES)) {
+  const bench = BENCHES[name];
+  if (!bench) {
+    process.stderr.write(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}\n`);
+    process.exit(2);
+  }
+  await bench();
+}
+process.exit(0);
