@@ -95,6 +95,6 @@ describe('the whole path: intake → QuickJS stages → store → runner (sluice
   it('answers the probes', async () => {
     expect((await fetch(`${sluice.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${sluice.url}/readyz`);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { redis: 'ok', store: 'ok' } });
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { redis: 'ok', store: 'ok', apps: 'ok' } });
   });
 });

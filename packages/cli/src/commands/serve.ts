@@ -29,6 +29,10 @@ export async function serve(config: SluiceConfig, roles: Role[], options: { star
   const checks = {
     redis: async () => void (await runtime.redis.ping()),
     store: () => runtime.store.ping(),
+    // Every project's pipeline loads (cached after the first time), so routes can be resolved.
+    apps: async () => {
+      for (const project of await runtime.store.listProjects()) await runtime.pipelines.instances(project.id);
+    },
   };
   try {
     if (roles.includes('worker')) {
