@@ -1,10 +1,9 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
-import { shouldInterruptAfterDeadline } from 'quickjs-emscripten-core';
 import { APP_CAPABILITIES, type AppCapability, type AppLogEntry, type PluginEvent } from '@sluice/core';
-import { LimitError, limitErrorFor, resolveLimits, type SandboxLimits } from './limits';
+import { SandboxLimitError, applyLimits, limitKindOf, resolveLimits, type SandboxLimits } from './limits';
 import { META_CAPABILITIES, type MetaContext } from './meta';
 import { PRELUDE } from './prelude';
-import { quickJs } from './quickjs';
+import { getQuickJS } from './quickjs';
 
 export type EventOutcome = { status: 'ok'; event: PluginEvent } | { status: 'dropped' } | { status: 'error'; error: string };
 
@@ -37,16 +36,22 @@ class Realm {
   readonly vm: QuickJSContext;
   private readonly sluice: QuickJSHandle;
   private readonly entryPoints = new Map<string, QuickJSHandle>();
+  /**
+   * Set when the host's own stack overflowed inside a QuickJS call: the runtime's internals may be
+   * half-updated, and disposing it could abort the shared wasm module, so it is abandoned instead.
+   */
+  private poisoned = false;
+  /** Moved before every call; the interrupt handler reads it. */
+  private readonly deadline = { at: 0 };
 
   constructor(
-    module: Awaited<ReturnType<typeof quickJs>>,
+    module: Awaited<ReturnType<typeof getQuickJS>>,
     code: string,
     context: MetaContext,
     readonly limits: SandboxLimits,
   ) {
     this.runtime = module.newRuntime();
-    this.runtime.setMemoryLimit(limits.memoryBytes);
-    this.runtime.setMaxStackSize(limits.stackBytes);
+    applyLimits(this.runtime, limits, this.deadline);
     this.vm = this.runtime.newContext();
     try {
       for (const capability of META_CAPABILITIES) capability.install?.(this.vm, context);
@@ -64,13 +69,24 @@ class Realm {
 
   private evaluate(source: string, filename: string, what: string): void {
     this.armDeadline();
-    const result = this.vm.evalCode(source, filename);
+    const result = this.guardHost(what, () => this.vm.evalCode(source, filename));
     if (result.error) throw this.toError(result.error, what);
     result.value.dispose();
   }
 
+  /** Runs a QuickJS call, turning an overflow of the host's stack into a stack-limit error. */
+  private guardHost<T>(fn: string, work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      this.poisoned = true;
+      throw new SandboxLimitError('stack', fn, this.limits);
+    }
+  }
+
   armDeadline(): void {
-    this.runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + this.limits.callTimeoutMs));
+    this.deadline.at = Date.now() + this.limits.callTimeoutMs;
   }
 
   private entryPoint(name: string): QuickJSHandle {
@@ -82,12 +98,14 @@ class Realm {
     return handle;
   }
 
-  /** Turns a thrown QuickJS value into a LimitError or an AppError, disposing the handle. */
+  /** Turns a thrown QuickJS value into a SandboxLimitError or an AppError, disposing the handle. */
   toError(handle: QuickJSHandle, fn: string): Error {
     const dumped = this.vm.dump(handle) as { name?: string; message?: string } | string;
     handle.dispose();
     const error = typeof dumped === 'object' && dumped !== null ? dumped : { message: String(dumped) };
-    return limitErrorFor(error, fn, this.limits) ?? new AppError(error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : (error.message ?? 'unknown error'));
+    const limit = limitKindOf(error);
+    if (limit) return new SandboxLimitError(limit, fn, this.limits);
+    return new AppError(error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : (error.message ?? 'unknown error'));
   }
 
   /**
@@ -97,7 +115,7 @@ class Realm {
   async call(name: string, fn: string, ...args: string[]): Promise<string> {
     this.armDeadline();
     const argHandles = args.map((arg) => this.vm.newString(arg));
-    const result = this.vm.callFunction(this.entryPoint(name), this.vm.undefined, ...argHandles);
+    const result = this.guardHost(fn, () => this.vm.callFunction(this.entryPoint(name), this.vm.undefined, ...argHandles));
     for (const handle of argHandles) handle.dispose();
     if (result.error) throw this.toError(result.error, fn);
     const value = result.value;
@@ -116,7 +134,7 @@ class Realm {
   private async settle(promise: QuickJSHandle, fn: string): Promise<string> {
     const deadline = Date.now() + this.limits.callTimeoutMs;
     for (;;) {
-      const jobs = this.runtime.executePendingJobs();
+      const jobs = this.guardHost(fn, () => this.runtime.executePendingJobs());
       if (jobs.error) throw this.toError(jobs.error, fn);
       const state = this.vm.getPromiseState(promise);
       if (state.type === 'fulfilled') {
@@ -125,7 +143,7 @@ class Realm {
         return text;
       }
       if (state.type === 'rejected') throw this.toError(state.error, fn);
-      if (Date.now() > deadline) throw new LimitError(`${fn} exceeded the ${this.limits.callTimeoutMs} ms time limit`);
+      if (Date.now() > deadline) throw new SandboxLimitError('time', fn, this.limits);
       // Waiting on the host (later: cache, fetch): let the event loop settle those promises.
       if (jobs.value === 0) await new Promise((resolve) => setImmediate(resolve));
     }
@@ -147,6 +165,7 @@ class Realm {
   }
 
   dispose(): void {
+    if (this.poisoned) return; // abandoned: its memory is lost, the process goes on
     for (const handle of this.entryPoints.values()) handle.dispose();
     this.entryPoints.clear();
     this.sluice?.dispose();
@@ -170,7 +189,7 @@ class QuickJsAppVm implements AppVm {
   readonly capabilities: AppCapability[];
 
   constructor(
-    private readonly module: Awaited<ReturnType<typeof quickJs>>,
+    private readonly module: Awaited<ReturnType<typeof getQuickJS>>,
     private readonly options: AppVmOptions,
     private readonly limits: SandboxLimits,
   ) {
@@ -198,7 +217,7 @@ class QuickJsAppVm implements AppVm {
     try {
       return await work(realm);
     } catch (error) {
-      if (error instanceof LimitError) {
+      if (error instanceof SandboxLimitError) {
         this.log('error', error.message);
         realm.dispose();
         if (this.realm === realm) this.realm = undefined;
@@ -228,7 +247,7 @@ class QuickJsAppVm implements AppVm {
       const json = await this.guarded((realm) => realm.call('processBatch', 'processEvent', JSON.stringify(events)));
       return JSON.parse(json) as EventOutcome[];
     } catch (error) {
-      if (error instanceof LimitError || error instanceof AppError) return sameOutcomeForAll(events, error.message);
+      if (error instanceof SandboxLimitError || error instanceof AppError) return sameOutcomeForAll(events, error.message);
       throw error;
     }
   }
@@ -242,7 +261,7 @@ class QuickJsAppVm implements AppVm {
       this.log('error', `onEvent failed: ${error}`);
       return { ok: false, error };
     } catch (error) {
-      if (error instanceof LimitError || error instanceof AppError) return { ok: false, error: error.message };
+      if (error instanceof SandboxLimitError || error instanceof AppError) return { ok: false, error: error.message };
       throw error;
     }
   }
@@ -264,5 +283,5 @@ class QuickJsAppVm implements AppVm {
 }
 
 export async function createAppVm(options: AppVmOptions): Promise<AppVm> {
-  return new QuickJsAppVm(await quickJs(), options, resolveLimits(options.limits));
+  return new QuickJsAppVm(await getQuickJS(), options, resolveLimits(options.limits));
 }

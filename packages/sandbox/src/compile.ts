@@ -39,11 +39,12 @@ function appFilesPlugin(source: AppSource): Plugin {
         if (args.kind === 'entry-point') return { path: args.path, namespace: NAMESPACE };
         if (PROVIDED_MODULES.includes(args.path)) return { path: args.path, external: true };
         if (!args.path.startsWith('.') && !args.path.startsWith('/')) {
-          throw new Error(`import of "${args.path}" is not available in the sandbox`);
+          // Returned, not thrown: esbuild then points at the import statement in the app's file.
+          return { errors: [{ text: `import of "${args.path}" is not available in the sandbox` }] };
         }
         const base = posix.normalize(posix.join(posix.dirname(args.importer), args.path));
         const found = RESOLVE_SUFFIXES.map((suffix) => base + suffix).find((file) => source[file] !== undefined);
-        if (!found) throw new Error(`cannot find "${args.path}" among the app's files`);
+        if (!found) return { errors: [{ text: `cannot find "${args.path}" among the app's files` }] };
         return { path: found, namespace: NAMESPACE };
       });
       pluginBuild.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
@@ -56,7 +57,8 @@ function appFilesPlugin(source: AppSource): Plugin {
 }
 
 function toSourceError(message: Message | undefined, fallbackFile: string): AppSourceError {
-  const file = message?.location?.file ?? fallbackFile;
+  // esbuild names files of a plugin namespace "<namespace>:<path>"; the author knows the path.
+  const file = message?.location?.file.replace(`${NAMESPACE}:`, '') ?? fallbackFile;
   const line = message?.location ? `:${message.location.line}:${message.location.column}` : '';
   return new AppSourceError(`${file}${line}: ${message?.text ?? 'cannot be compiled'}`, file);
 }

@@ -12,7 +12,9 @@ export interface SandboxLimits {
 export const DEFAULT_LIMITS: SandboxLimits = {
   callTimeoutMs: 1000,
   memoryBytes: 64 * 1024 * 1024,
-  stackBytes: 1024 * 1024,
+  // QuickJS's C stack lives on the host's (V8's) stack: a larger limit lets deep recursion
+  // overflow the host first (a RangeError out of the wasm call), so stay well below ~1 MiB.
+  stackBytes: 256 * 1024,
 };
 
 export function resolveLimits(limits?: Partial<SandboxLimits>): SandboxLimits {
@@ -61,7 +63,8 @@ function formatBytes(bytes: number): string {
 
 /** Which limit (if any) an error thrown by QuickJS stands for, from its name and message. */
 export function limitKindOf(error: { name?: unknown; message?: unknown }): LimitKind | undefined {
-  const message = typeof error.message === 'string' ? error.message : '';
+  // Under memory pressure QuickJS may hand back the error already as a string ("InternalError: out of memory").
+  const message = (typeof error.message === 'string' ? error.message : '').replace(/^InternalError: /, '');
   if (message === 'interrupted') return 'time';
   if (message === 'out of memory') return 'memory';
   if (message === 'stack overflow' || message.startsWith('Maximum call stack size exceeded')) return 'stack';

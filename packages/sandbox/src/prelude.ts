@@ -40,6 +40,11 @@ export const PRELUDE = String.raw`
         return typeof fn === 'function' ? fn(sluice.meta) : undefined;
       }).then(() => '');
     },
+    // Limit errors must end the whole call (the host then rebuilds the VM), not become one
+    // event's outcome: QuickJS lets JS catch "out of memory" and "stack overflow".
+    rethrowLimit(error) {
+      if (error instanceof InternalError && (error.message === 'out of memory' || error.message === 'stack overflow')) throw error;
+    },
     describe(error) {
       return error && error.message ? (error.name && error.name !== 'Error' ? error.name + ': ' : '') + error.message : String(error);
     },
@@ -54,7 +59,7 @@ export const PRELUDE = String.raw`
       if (typeof app.processEvent !== 'function' && typeof app.processEventBatch === 'function') {
         return sluice.finish(Promise.resolve().then(() => app.processEventBatch(events, sluice.meta)).then(
           (results) => events.map((_, i) => sluice.outcome(Array.isArray(results) ? results[i] : undefined)),
-          (error) => events.map(() => ({ status: 'error', error: sluice.describe(error) })),
+          (error) => { sluice.rethrowLimit(error); return events.map(() => ({ status: 'error', error: sluice.describe(error) })); },
         ));
       }
       const outcomes = new Array(events.length);
@@ -65,12 +70,13 @@ export const PRELUDE = String.raw`
           if (result && typeof result.then === 'function') {
             (pending || (pending = [])).push(Promise.resolve(result).then(
               (value) => { outcomes[i] = sluice.outcome(value); },
-              (error) => { outcomes[i] = { status: 'error', error: sluice.describe(error) }; },
+              (error) => { sluice.rethrowLimit(error); outcomes[i] = { status: 'error', error: sluice.describe(error) }; },
             ));
           } else {
             outcomes[i] = sluice.outcome(result);
           }
         } catch (error) {
+          sluice.rethrowLimit(error);
           outcomes[i] = { status: 'error', error: sluice.describe(error) };
         }
       }

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import type { AppLogEntry, PluginEvent } from '@sluice/core';
+import { AppSourceError, applyConfigDefaults, compileApp, createAppVm, type AppVm } from '../src';
+
+const HELLO_JSON = JSON.stringify({ name: 'Hello', config: [{ key: 'name', type: 'string', default: '' }] });
+
+function event(name = '$pageview', properties: Record<string, unknown> = {}): PluginEvent {
+  return {
+    uuid: crypto.randomUUID(), event: name, distinct_id: 'u1', properties, timestamp: '2026-11-25T00:00:00.000Z',
+    ip: null, site_url: '', team_id: 'p', now: '2026-11-25T00:00:00.000Z', sent_at: null,
+  };
+}
+
+async function vmFor(files: Record<string, string>, options: { config?: Record<string, string>; callTimeoutMs?: number; memoryBytes?: number } = {}) {
+  const app = await compileApp({ 'plugin.json': JSON.stringify({ name: 'test' }), ...files });
+  const logs: AppLogEntry[] = [];
+  const vm = await createAppVm({
+    instanceId: 1, name: 'test', code: app.code, config: applyConfigDefaults(app.pluginJson, options.config ?? {}),
+    limits: { callTimeoutMs: options.callTimeoutMs, memoryBytes: options.memoryBytes }, onLog: (entry) => logs.push(entry),
+  });
+  return { app, vm, logs };
+}
+
+async function processOne(vm: AppVm, input = event()) {
+  const [outcome] = await vm.processEventBatch([input]);
+  return outcome!;
+}
+
+describe('compileApp', () => {
+  it('detects capabilities of every real app shape', async () => {
+    const shapes: Record<string, string> = {
+      esm: 'export function processEvent(e) { return e }\nexport function onEvent() {}',
+      cjs: 'module.exports = { processEvent(e) { return e } }',
+      object: 'const plugin = { processEvent: (e) => e, setupPlugin() {} }; module.exports = plugin',
+      defaultExport: 'export default { processEvent(e) { return e }, jobs: { x() {} } }',
+      batch: 'export function processEventBatch(events) { return events }',
+    };
+    const found: Record<string, string[]> = {};
+    for (const [shape, code] of Object.entries(shapes)) {
+      found[shape] = (await compileApp({ 'plugin.json': HELLO_JSON, 'index.js': code })).capabilities;
+    }
+    expect(found).toEqual({
+      esm: ['processEvent', 'onEvent'],
+      cjs: ['processEvent'],
+      object: ['setupPlugin', 'processEvent'],
+      defaultExport: ['processEvent', 'jobs'],
+      batch: ['processEventBatch'],
+    });
+  });
+
+  it('bundles a TypeScript entry with local imports and RetryError from @posthog/plugin-scaffold', async () => {
+    const { vm } = await vmFor({
+      'plugin.json': JSON.stringify({ name: 'ts', main: 'src/index.ts' }),
+      'src/index.ts': `import { RetryError } from '@posthog/plugin-scaffold'\nimport { shout } from './lib'\nexport function processEvent(e: any) { e.properties.loud = shout(e.event); e.properties.retry = new RetryError('x') instanceof Error && new RetryError('x').name; return e }`,
+      'src/lib.ts': 'export const shout = (s: string): string => s.toUpperCase()',
+    });
+    const outcome = await processOne(vm, event('hi'));
+    expect(outcome).toMatchObject({ status: 'ok', event: { properties: { loud: 'HI', retry: 'RetryError' } } });
+  });
+
+  it('refuses an unknown import, naming the module', async () => {
+    const attempt = compileApp({ 'plugin.json': HELLO_JSON, 'index.js': 'import _ from "lodash"\nexport const processEvent = (e) => e' });
+    await expect(attempt).rejects.toThrow(/^index\.js:1:\d+: import of "lodash" is not available in the sandbox/);
+    await expect(attempt).rejects.toBeInstanceOf(AppSourceError);
+  });
+
+  it('names the file and field of a bad plugin.json, and a syntax error with its line', async () => {
+    await expect(compileApp({ 'plugin.json': '{"name": 1}', 'index.js': '' })).rejects.toMatchObject({ file: 'plugin.json', field: 'name' });
+    await expect(
+      compileApp({ 'plugin.json': JSON.stringify({ name: 'x', config: [{ key: 'k', type: 'number' }] }), 'index.js': '' }),
+    ).rejects.toMatchObject({ file: 'plugin.json', field: 'config[0].type' });
+    await expect(compileApp({ 'plugin.json': HELLO_JSON, 'index.js': 'export function processEvent(e) {\n return e +' })).rejects.toThrow(/^index\.js:2:/);
+    await expect(compileApp({ 'plugin.json': HELLO_JSON })).rejects.toThrow(/index\.ts or index\.js is missing/);
+  });
+
+  it('fills config defaults and refuses a missing required key', () => {
+    const pluginJson = { name: 'x', config: [{ key: 'a', default: 'A' }, { key: 'b', required: true }] };
+    expect(applyConfigDefaults(pluginJson, { b: '1' })).toEqual({ a: 'A', b: '1' });
+    expect(() => applyConfigDefaults(pluginJson, {})).toThrow(/config "b" is required/);
+  });
+});
+
+describe('AppVm', () => {
+  it('runs hello-world on a batch and drops events returning null', async () => {
+    const { vm } = await vmFor({
+      'plugin.json': HELLO_JSON,
+      'index.js': "export function processEvent(e, { config }) { if (e.event === 'drop') return null; e.properties.hello = `Hello ${config.name || 'world'}`; return e }",
+    }, { config: { name: 'Ada' } });
+    const outcomes = await vm.processEventBatch([event('a'), event('drop'), event('b')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['ok', 'dropped', 'ok']);
+    expect(outcomes[0]).toMatchObject({ event: { properties: { hello: 'Hello Ada' } } });
+    vm.dispose();
+  });
+
+  it('keeps meta.global across batches and runs setupPlugin once', async () => {
+    const { vm } = await vmFor({
+      'index.js': 'export function setupPlugin({ global }) { global.setups = (global.setups || 0) + 1; global.seen = 0 }\nexport function processEvent(e, { global }) { e.properties.n = ++global.seen; e.properties.setups = global.setups; return e }',
+    });
+    await vm.processEventBatch([event(), event()]);
+    const [third] = await vm.processEventBatch([event()]);
+    expect(third).toMatchObject({ event: { properties: { n: 3, setups: 1 } } });
+  });
+
+  it('awaits async processEvent', async () => {
+    const { vm } = await vmFor({ 'index.js': 'export async function processEvent(e) { await null; e.properties.async = true; return e }' });
+    expect(await processOne(vm)).toMatchObject({ status: 'ok', event: { properties: { async: true } } });
+  });
+
+  it('gives a throwing event an error outcome while its neighbours go on', async () => {
+    const { vm } = await vmFor({ 'index.js': "export function processEvent(e) { if (e.event === 'bad') throw new TypeError('boom'); return e }" });
+    const outcomes = await vm.processEventBatch([event('ok'), event('bad'), event('ok')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['ok', 'error', 'ok']);
+    expect(outcomes[1]).toEqual({ status: 'error', error: 'TypeError: boom' });
+  });
+
+  it('captures console output with levels', async () => {
+    const { vm, logs } = await vmFor({ 'index.js': "export function processEvent(e) { console.log('a', { b: 1 }, 2); console.warn('careful'); console.error(new Error('x').message); return e }" });
+    await processOne(vm);
+    expect(logs.map(({ level, message }) => [level, message])).toEqual([['log', 'a {"b":1} 2'], ['warn', 'careful'], ['error', 'x']]);
+  });
+
+  it('stops an endless loop at the time limit, logs it, and the next batch works', async () => {
+    const { vm, logs } = await vmFor({ 'index.js': "export function processEvent(e) { if (e.event === 'spin') while (true) {} return e }" }, { callTimeoutMs: 100 });
+    const outcomes = await vm.processEventBatch([event('ok'), event('spin')]);
+    expect(outcomes).toEqual([
+      { status: 'error', error: 'processEvent exceeded the 100 ms time limit' },
+      { status: 'error', error: 'processEvent exceeded the 100 ms time limit' },
+    ]);
+    expect(logs.at(-1)).toMatchObject({ level: 'error', message: 'processEvent exceeded the 100 ms time limit' });
+    expect(await processOne(vm, event('ok'))).toMatchObject({ status: 'ok' });
+  });
+
+  it('contains a memory bomb and deep recursion, and recovers', async () => {
+    const { vm } = await vmFor({
+      'index.js': "export function processEvent(e) { if (e.event === 'oom') { const a = []; while (true) a.push(new Array(1e5).fill(a.length)) } if (e.event === 'deep') { const f = (n) => f(n + 1) + 1; f(0) } if (e.event === 'nested') { let o = {}; const root = o; for (let i = 0; i < 100000; i++) { o.a = {}; o = o.a } JSON.stringify(root) } return e }",
+    }, { memoryBytes: 16 * 1024 * 1024 });
+    expect(await processOne(vm, event('oom'))).toMatchObject({ status: 'error', error: expect.stringMatching(/memory limit/) });
+    expect(await processOne(vm, event('fine'))).toMatchObject({ status: 'ok' });
+    expect(await processOne(vm, event('deep'))).toMatchObject({ status: 'error', error: expect.stringMatching(/stack limit/) });
+    expect(await processOne(vm, event('fine'))).toMatchObject({ status: 'ok' });
+    expect(await processOne(vm, event('nested'))).toMatchObject({ status: 'error', error: expect.stringMatching(/stack limit/) });
+    expect(await processOne(vm, event('fine'))).toMatchObject({ status: 'ok' });
+  });
+
+  it('gives no way to the host: no process, no require of host modules, no timers', async () => {
+    const { vm } = await vmFor({
+      'index.js': `export function processEvent(e) {
+        const escaped = this && this.constructor ? this.constructor.constructor('return typeof process')() : 'none';
+        const viaFunction = Function('return typeof process + typeof require("fs")')
+        let fsError = ''; const load = require; try { load('fs') } catch (error) { fsError = error.message }
+        let timerError = ''; try { setTimeout(() => {}, 1) } catch (error) { timerError = error.message }
+        e.properties = { escaped, fsError, timerError, hasProcess: typeof process, hasGlobalThisProcess: typeof globalThis.process };
+        return e }`,
+    });
+    const outcome = await processOne(vm);
+    expect(outcome).toMatchObject({
+      status: 'ok',
+      event: { properties: { escaped: 'undefined', fsError: 'module "fs" is not available in the sandbox', timerError: 'setTimeout is not available in apps: use jobs', hasProcess: 'undefined', hasGlobalThisProcess: 'undefined' } },
+    });
+  });
+
+  it('keeps two instances apart: one app polluting prototypes does not reach the other', async () => {
+    const polluter = await vmFor({ 'index.js': "export function processEvent(e) { Object.prototype.polluted = 'yes'; globalThis.shared = 1; return e }" });
+    const victim = await vmFor({ 'index.js': 'export function processEvent(e) { e.properties.polluted = ({}).polluted || null; e.properties.shared = typeof shared; return e }' });
+    await processOne(polluter.vm);
+    expect(await processOne(victim.vm)).toMatchObject({ event: { properties: { polluted: null, shared: 'undefined' } } });
+  });
+
+  it('calls onEvent and reports its errors', async () => {
+    const { vm, logs } = await vmFor({ 'index.js': "export function onEvent(e) { if (e.event === 'bad') throw new Error('nope'); console.log('got ' + e.event) }" });
+    expect(await vm.onEvent(event('good'))).toEqual({ ok: true });
+    expect(await vm.onEvent(event('bad'))).toEqual({ ok: false, error: 'nope' });
+    expect(logs.map((l) => l.message)).toEqual(['got good', 'onEvent failed: nope']);
+  });
+
+  it('rejects setup when setupPlugin throws, and runs teardownPlugin then disposes cleanly', async () => {
+    const failing = await vmFor({ 'index.js': "export function setupPlugin() { throw new Error('no key') }\nexport const processEvent = (e) => e" });
+    await expect(failing.vm.setup()).rejects.toThrow('no key');
+    const { vm, logs } = await vmFor({ 'index.js': "export function teardownPlugin() { console.log('bye') }\nexport const processEvent = (e) => e" });
+    await processOne(vm);
+    await vm.teardown();
+    expect(logs.map((l) => l.message)).toEqual(['bye']);
+  });
+});
