@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, install, post, sampleEvents, storedEvents } from './helpers/api';
-import { ADMIN_TOKEN, startSluice, waitFor, type RunningSluice } from './helpers/services';
+import { ADMIN_TOKEN, REPO_ROOT, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -72,6 +73,22 @@ describe('bad input gets a clear 4xx and loses nothing already accepted', () => 
     expect(badImport.body.message).toContain('lodash');
     const missingProject = await admin(sluice.url, 'GET', '/api/projects/nope/apps');
     expect(missingProject.status).toBe(404);
+  });
+
+  it('the CLI exits non-zero with one line naming the folder, file and field', () => {
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', 'apps', 'install', ...args], {
+        cwd: REPO_ROOT, env: { ...process.env, ...sluice.env, SLUICE_URL: sluice.url }, encoding: 'utf8',
+      });
+    const missing = cli('./no-such-app');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe('sluice: ./no-such-app: not a folder (an app folder holds plugin.json and index.js or index.ts)\n');
+    const bad = cli('./test/fixtures/apps/bad-plugin-json');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/plugin\.json: "config\[0\]\.type" must be one of string, attachment, choice.*"field":"config\[0\]\.type"/);
+    const badConfig = cli('./examples/hello-world', '--config', 'novalue');
+    expect(badConfig.status).toBe(2);
+    expect(badConfig.stderr).toContain('--config "novalue": expected key=value');
   });
 
   it('everything accepted before the bad requests is stored, greeted', async () => {

@@ -3,7 +3,7 @@ import { APP_CAPABILITIES, type AppCapability, type AppLogEntry, type PluginEven
 import { SandboxLimitError, applyLimits, limitKindOf, resolveLimits, type SandboxLimits } from './limits';
 import { META_CAPABILITIES, type MetaContext } from './meta';
 import { PRELUDE } from './prelude';
-import { getQuickJS } from './quickjs';
+import { abandonQuickJS, getQuickJS } from './quickjs';
 
 export type EventOutcome = { status: 'ok'; event: PluginEvent } | { status: 'dropped' } | { status: 'error'; error: string };
 
@@ -40,7 +40,7 @@ class Realm {
    * Set when the host's own stack overflowed inside a QuickJS call: the runtime's internals may be
    * half-updated, and disposing it could abort the shared wasm module, so it is abandoned instead.
    */
-  private poisoned = false;
+  poisoned = false;
   /** Moved before every call; the interrupt handler reads it. */
   private readonly deadline = { at: 0 };
 
@@ -189,7 +189,7 @@ class QuickJsAppVm implements AppVm {
   readonly capabilities: AppCapability[];
 
   constructor(
-    private readonly module: Awaited<ReturnType<typeof getQuickJS>>,
+    private module: Awaited<ReturnType<typeof getQuickJS>>,
     private readonly options: AppVmOptions,
     private readonly limits: SandboxLimits,
   ) {
@@ -202,8 +202,14 @@ class QuickJsAppVm implements AppVm {
     return new Realm(this.module, code, { config, onLog }, this.limits);
   }
 
-  private live(): Realm {
-    this.realm ??= this.newRealm();
+  private async live(): Promise<Realm> {
+    if (!this.realm) {
+      const module = await getQuickJS(); // a fresh module if the last one was abandoned
+      if (!this.realm) {
+        this.module = module;
+        this.realm = this.newRealm();
+      }
+    }
     return this.realm;
   }
 
@@ -213,12 +219,13 @@ class QuickJsAppVm implements AppVm {
 
   /** Runs `work`; on a limit the realm is thrown away so the next call starts clean. */
   private async guarded<T>(work: (realm: Realm) => Promise<T>): Promise<T> {
-    const realm = this.live();
+    const realm = await this.live();
     try {
       return await work(realm);
     } catch (error) {
       if (error instanceof SandboxLimitError) {
         this.log('error', error.message);
+        if (realm.poisoned) abandonQuickJS(this.module);
         realm.dispose();
         if (this.realm === realm) this.realm = undefined;
         this.setupDone = false;

@@ -4,14 +4,31 @@ import { newQuickJSWASMModuleFromVariant, type QuickJSWASMModule } from 'quickjs
 let loading: Promise<QuickJSWASMModule> | undefined;
 
 /**
- * The QuickJS WebAssembly module, compiled once per process on first use: compiling the wasm costs
- * tens of milliseconds, while each app gets its own cheap runtime (own heap and limits) from it.
+ * The QuickJS WebAssembly module, instantiated once per process on first use: instantiating the
+ * wasm costs tens of milliseconds, while each app gets its own cheap runtime (own heap and
+ * limits) inside it.
  */
 export function getQuickJS(): Promise<QuickJSWASMModule> {
   if (!loading) {
-    loading = newQuickJSWASMModuleFromVariant(variant);
+    const load = newQuickJSWASMModuleFromVariant(variant);
+    loading = load;
     // A failed load must not stick for the life of the process.
-    loading.catch(() => (loading = undefined));
+    load.catch(() => loading === load && (loading = undefined));
   }
   return loading;
+}
+
+/**
+ * Stops handing out `module` to new VMs. Called when a call trapped inside the wasm (the host's
+ * own stack overflowed before QuickJS's stack check fired, e.g. deeply nested JSON): the trap
+ * skips emscripten's stack-pointer restore, so every trap leaks part of the module's C stack.
+ * VMs already on the module keep working; new and recreated VMs get a fresh module, so leaks
+ * never pile up in one module.
+ */
+export function abandonQuickJS(module: QuickJSWASMModule): void {
+  const current = loading;
+  if (!current) return;
+  void current.then((loaded) => {
+    if (loaded === module && loading === current) loading = undefined;
+  });
 }

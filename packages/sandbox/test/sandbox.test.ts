@@ -142,6 +142,16 @@ describe('AppVm', () => {
     expect(await processOne(vm, event('fine'))).toMatchObject({ status: 'ok' });
   });
 
+  it('survives many host-stack overflows in a row (each moves new VMs to a fresh wasm module)', async () => {
+    const { vm } = await vmFor({
+      'index.js': "export function processEvent(e) { if (e.event === 'nested') JSON.parse('['.repeat(200000)); return e }",
+    });
+    for (let i = 0; i < 60; i++) {
+      expect(await processOne(vm, event('nested'))).toMatchObject({ status: 'error', error: expect.stringMatching(/limit/) });
+    }
+    expect(await processOne(vm, event('fine'))).toMatchObject({ status: 'ok' });
+  });
+
   it('gives no way to the host: no process, no require of host modules, no timers', async () => {
     const { vm } = await vmFor({
       'index.js': `export function processEvent(e) {

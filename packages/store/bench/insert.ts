@@ -47,9 +47,9 @@ for (const kind of ['postgres', 'pglite'] as const) {
     for (let i = 0; i < events.length; i += BATCH) inserted += await store.insertEvents('bench', events.slice(i, i + BATCH));
     const seconds = (performance.now() - started) / 1000;
     const again = await store.insertEvents('bench', events.slice(0, BATCH));
-    console.log(
+    process.stdout.write(
       `${kind.padEnd(8)} ${inserted} events in ${seconds.toFixed(2)} s = ${Math.round(inserted / seconds).toLocaleString('en')} rows/s ` +
-        `(batch ${BATCH}; duplicate batch inserted ${again})`,
+        `(batch ${BATCH}; duplicate batch inserted ${again})\n`,
     );
   } finally {
     await cleanup();
