@@ -90,6 +90,7 @@ describe('the whole path: intake → QuickJS stages → store → runner (sluice
     expect(text).toMatch(/sluice_events_stored_total\{project="default"\} \d+/);
     expect(text).toMatch(/sluice_onevent_calls_total\{app="onEvent Recorder",instance="\d+",outcome="ok"\} \d+/);
     expect(text).toContain('sluice_queue_waiting{queue="{store}"}');
+    expect(text).toContain(`sluice_queue_waiting{queue="{stage-${instances.hello.appId}}"}`);
   });
 
   it('answers the probes', async () => {

@@ -1,6 +1,7 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger, SluiceConfig } from '@sluice/core';
+import type { QueueProducer } from './producer';
 
 export interface WorkerSetOptions {
   connection: Redis;
@@ -10,6 +11,8 @@ export interface WorkerSetOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   logger: Logger;
+  /** Told of every queue served, e.g. so the waiting-jobs gauge covers it. */
+  onServe?: (queueName: string) => void;
 }
 
 /**
@@ -51,6 +54,7 @@ export class WorkerSet {
     );
     worker.on('error', (error) => logger.error({ queue: queueName, err: error }, 'worker error'));
     this.workers.set(queueName, worker);
+    this.options.onServe?.(queueName);
     logger.info({ queue: queueName }, 'serving queue');
   }
 
@@ -63,8 +67,10 @@ export class WorkerSet {
 }
 
 /** A WorkerSet with the process's configured concurrency, lock and stall settings. */
-export function workerSetFor(config: SluiceConfig, connection: Redis, logger: Logger): WorkerSet {
+export function workerSetFor(config: SluiceConfig, connection: Redis, logger: Logger, producer: QueueProducer): WorkerSet {
   return new WorkerSet({
+    // Opening the queue in the producer puts it in the waiting-jobs gauge.
+    onServe: (queueName) => void producer.queue(queueName),
     connection,
     prefix: config.redisPrefix,
     concurrency: config.workerConcurrency,

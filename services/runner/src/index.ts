@@ -37,7 +37,7 @@ export interface Runner {
  */
 export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const { config, store, producer, pipelines, pool, metrics, logger } = options;
-  const workers = workerSetFor(config, options.connection, logger);
+  const workers = workerSetFor(config, options.connection, logger, producer);
 
   async function storeBatch(job: Job<PipelineJob>): Promise<void> {
     const { batchId, projectId, events } = job.data;

@@ -38,7 +38,7 @@ function stageFilter(stages: string): (appId: number) => boolean {
 export async function startStageWorker(options: StageWorkerOptions): Promise<StageWorker> {
   const { config, store, producer, pool, metrics, logger } = options;
   const serves = stageFilter(config.stages);
-  const workers = workerSetFor(config, options.connection, logger);
+  const workers = workerSetFor(config, options.connection, logger, producer);
 
   async function runStage(job: PipelineJob): Promise<PluginEvent[]> {
     const stage = job.route[job.hop];
