@@ -71,6 +71,7 @@ describe('the whole path: intake → QuickJS stages → store → runner (sluice
       expect(event.properties.seen_before_last).toEqual([label(instances.first), label(instances.hello), label(instances.drop)]);
       expect(event.properties.hello_seen_by_first).toBeNull();
       expect(event.properties.$plugins_succeeded).toEqual([label(instances.first), label(instances.hello), label(instances.drop), label(instances.last)]);
+      expect(event.properties.$plugins_deferred).toEqual([label(instances.recorder)]);
     }
 
     const received = await waitFor('onEvent for every stored event', async () => {

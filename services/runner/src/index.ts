@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { isDestination, type Logger, type PipelineCache, type SluiceConfig } from '@sluice/core';
+import { isDestination, stageLabel, type Logger, type PipelineCache, type SluiceConfig } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
 import {
   STORE_QUEUE,
@@ -40,13 +40,19 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const workers = workerSetFor(config, options.connection, logger, producer);
 
   async function storeBatch(job: Job<PipelineJob>): Promise<void> {
-    const { batchId, projectId, events } = job.data;
+    const { batchId, projectId } = job.data;
+    const destinations = await pipelines.destinations(projectId);
+    // PostHog lists the apps that will get the event through onEvent/exportEvents as deferred.
+    const deferred = destinations.map((destination) => stageLabel(destination.name, destination.id));
+    const events = deferred.length
+      ? job.data.events.map((event) => ({ ...event, properties: { ...event.properties, $plugins_deferred: deferred } }))
+      : job.data.events;
     const inserted = await store.insertEvents(projectId, events);
     metrics.eventsStored.inc({ project: projectId }, inserted);
     metrics.duplicatesSkipped.inc({ project: projectId }, events.length - inserted);
     // All events are delivered, also those already stored: a retry after a crash between insert
     // and enqueue must still deliver them (at-least-once).
-    for (const destination of await pipelines.destinations(projectId)) {
+    for (const destination of destinations) {
       const deliver: DeliverJob = { batchId, projectId, instanceId: destination.id, events };
       await producer.add(deliverQueue(destination.appId), deliver, deliverJobId(batchId, destination.id));
     }
