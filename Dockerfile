@@ -7,6 +7,7 @@ COPY pnpm-lock.yaml pnpm-workspace.yaml package.json ./
 COPY packages ./packages
 COPY services ./services
 COPY test/package.json ./test/package.json
+COPY bench/package.json ./bench/package.json
 RUN pnpm install --frozen-lockfile
 
 FROM node:20-bookworm-slim
