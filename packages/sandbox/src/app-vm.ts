@@ -186,6 +186,9 @@ function sameOutcomeForAll(events: PluginEvent[], error: string): EventOutcome[]
 class QuickJsAppVm implements AppVm {
   private realm: Realm | undefined;
   private setupDone = false;
+  private setupRun: Promise<void> | undefined;
+  /** Calls into one VM run one at a time (a batch's events still run concurrently inside it). */
+  private queue: Promise<unknown> = Promise.resolve();
   readonly capabilities: AppCapability[];
 
   constructor(
@@ -217,8 +220,18 @@ class QuickJsAppVm implements AppVm {
     this.options.onLog({ timestamp: new Date().toISOString(), level, message });
   }
 
+  /**
+   * Runs `work` after the calls already queued on this VM: a limit hit rebuilds the realm, which
+   * must never happen under another call still pumping its promises in it.
+   */
+  private guarded<T>(work: (realm: Realm) => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => this.guardedNow(work));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Runs `work`; on a limit the realm is thrown away so the next call starts clean. */
-  private async guarded<T>(work: (realm: Realm) => Promise<T>): Promise<T> {
+  private async guardedNow<T>(work: (realm: Realm) => Promise<T>): Promise<T> {
     const realm = await this.live();
     try {
       return await work(realm);
@@ -234,8 +247,14 @@ class QuickJsAppVm implements AppVm {
     }
   }
 
-  async setup(): Promise<void> {
-    if (this.setupDone) return;
+  setup(): Promise<void> {
+    if (this.setupDone) return Promise.resolve();
+    // Concurrent first calls share one setupPlugin run.
+    this.setupRun ??= this.runSetup().finally(() => (this.setupRun = undefined));
+    return this.setupRun;
+  }
+
+  private async runSetup(): Promise<void> {
     if (this.capabilities.includes('setupPlugin')) {
       try {
         await this.guarded((realm) => realm.call('call', 'setupPlugin', 'setupPlugin'));

@@ -41,9 +41,10 @@ export const PRELUDE = String.raw`
       }).then(() => '');
     },
     // Limit errors must end the whole call (the host then rebuilds the VM), not become one
-    // event's outcome: QuickJS lets JS catch "out of memory" and "stack overflow".
+    // event's outcome: QuickJS lets JS catch "out of memory" and "stack overflow", and an
+    // interrupt inside a promise job arrives as an ordinary rejection.
     rethrowLimit(error) {
-      if (error instanceof InternalError && (error.message === 'out of memory' || error.message === 'stack overflow')) throw error;
+      if (error instanceof InternalError && ['out of memory', 'stack overflow', 'interrupted'].includes(error.message)) throw error;
     },
     describe(error) {
       return error && error.message ? (error.name && error.name !== 'Error' ? error.name + ': ' : '') + error.message : String(error);
@@ -90,7 +91,7 @@ export const PRELUDE = String.raw`
       const event = JSON.parse(json);
       return Promise.resolve().then(() => sluice.exports.onEvent(event, sluice.meta)).then(
         () => '',
-        (error) => sluice.describe(error) || 'error',
+        (error) => { sluice.rethrowLimit(error); return sluice.describe(error) || 'error'; },
       );
     },
   };

@@ -101,6 +101,17 @@ describe('AppVm', () => {
     expect(third).toMatchObject({ event: { properties: { n: 3, setups: 1 } } });
   });
 
+  it('runs setupPlugin once for concurrent first batches, and a limit hit in one call spares the other', async () => {
+    const { vm } = await vmFor({
+      'index.js': "export function setupPlugin({ global }) { global.setups = (global.setups || 0) + 1 }\nexport async function processEvent(e, { global }) { await null; if (e.event === 'spin') while (true) {} e.properties.setups = global.setups; return e }",
+    }, { callTimeoutMs: 100 });
+    const [spun, fine] = await Promise.all([vm.processEventBatch([event('spin')]), vm.processEventBatch([event('ok'), event('ok')])]);
+    expect(spun[0]).toMatchObject({ status: 'error', error: expect.stringMatching(/time limit/) });
+    expect(fine.map((o) => o.status)).toEqual(['ok', 'ok']);
+    const [first, second] = await Promise.all([vm.processEventBatch([event()]), vm.processEventBatch([event()])]);
+    expect([first[0], second[0]]).toMatchObject([{ event: { properties: { setups: 1 } } }, { event: { properties: { setups: 1 } } }]);
+  });
+
   it('awaits async processEvent', async () => {
     const { vm } = await vmFor({ 'index.js': 'export async function processEvent(e) { await null; e.properties.async = true; return e }' });
     expect(await processOne(vm)).toMatchObject({ status: 'ok', event: { properties: { async: true } } });
@@ -181,6 +192,8 @@ describe('AppVm', () => {
     expect(await vm.onEvent(event('good'))).toEqual({ ok: true });
     expect(await vm.onEvent(event('bad'))).toEqual({ ok: false, error: 'nope' });
     expect(logs.map((l) => l.message)).toEqual(['got good', 'onEvent failed: nope']);
+    const spinning = await vmFor({ 'index.js': 'export async function onEvent() { await null; while (true) {} }' }, { callTimeoutMs: 50 });
+    expect(await spinning.vm.onEvent(event())).toEqual({ ok: false, error: 'onEvent exceeded the 50 ms time limit' });
   });
 
   it('rejects setup when setupPlugin throws, and runs teardownPlugin then disposes cleanly', async () => {

@@ -19,6 +19,8 @@ export interface Store {
   close(): Promise<void>;
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+  /** Sets the value only if the key has none; returns what is stored (for values generated once, like tokens). */
+  claimSetting(key: string, value: string): Promise<string>;
   listProjects(): Promise<Project[]>;
   getProject(id: string): Promise<Project | null>;
   getProjectByToken(token: string): Promise<Project | null>;

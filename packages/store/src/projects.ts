@@ -18,6 +18,12 @@ export async function setSetting(db: Queryable, key: string, value: string): Pro
   );
 }
 
+/** Sets `key` only if no value exists; returns the value that is stored (one writer wins a race). */
+export async function claimSetting(db: Queryable, key: string, value: string): Promise<string> {
+  await db.execute(`INSERT INTO settings (key, value) VALUES ($1::text, $2::text) ON CONFLICT (key) DO NOTHING`, [key, value]);
+  return (await getSetting(db, key)) ?? value;
+}
+
 export async function listProjects(db: Queryable): Promise<Project[]> {
   return (await db.query(`SELECT id, name, token FROM projects ORDER BY created_at, id`)).map(toProject);
 }

@@ -35,6 +35,9 @@ export class SqlStore implements Store {
   setSetting(key: string, value: string) {
     return projects.setSetting(this.sql, key, value);
   }
+  claimSetting(key: string, value: string) {
+    return projects.claimSetting(this.sql, key, value);
+  }
 
   listProjects() {
     return projects.listProjects(this.sql);

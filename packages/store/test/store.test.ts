@@ -55,6 +55,9 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     await store.setSetting('a', '1');
     await store.setSetting('a', '2');
     expect(await store.getSetting('a')).toBe('2');
+    const claims = await Promise.all([store.claimSetting('once', 'x'), store.claimSetting('once', 'y')]);
+    expect(claims[0]).toBe(claims[1]);
+    expect(await store.claimSetting('once', 'z')).toBe(claims[0]);
   });
 
   it('creates and finds projects by id and token', async () => {

@@ -33,9 +33,10 @@ async function ensureAdminToken(store: Store, config: SluiceConfig, logger: Logg
   if (config.adminToken) return config.adminToken;
   let token = await store.getSetting(ADMIN_TOKEN_SETTING);
   if (!token) {
-    token = newAdminToken();
-    await store.setSetting(ADMIN_TOKEN_SETTING, token);
-    logger.info({ adminToken: token }, `SLUICE_ADMIN_TOKEN was not set: generated admin token ${token}`);
+    // Claimed, not overwritten: of two processes starting at once, both end up with the winner's token.
+    const generated = newAdminToken();
+    token = await store.claimSetting(ADMIN_TOKEN_SETTING, generated);
+    if (token === generated) logger.info({ adminToken: token }, `SLUICE_ADMIN_TOKEN was not set: generated admin token ${token}`);
   }
   // Kept where the local CLI looks for it, readable by this user only.
   await mkdir(config.dataDir, { recursive: true });
