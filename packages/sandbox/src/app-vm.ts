@@ -1,4 +1,4 @@
-import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { APP_CAPABILITIES, type AppCapability, type AppLogEntry, type PluginEvent } from '@sluice/core';
 import { SandboxLimitError, applyLimits, limitKindOf, resolveLimits, type SandboxLimits } from './limits';
 import { META_CAPABILITIES, type MetaContext } from './meta';
@@ -25,6 +25,10 @@ export interface AppVm {
   dispose(): void;
 }
 
+/** The prelude's functions the host calls. */
+const ENTRY_POINTS = ['load', 'capabilities', 'call', 'processBatch', 'onEvent'] as const;
+type EntryPoint = (typeof ENTRY_POINTS)[number];
+
 /** An error the app threw (as opposed to a limit the host enforced). */
 class AppError extends Error {
   override name = 'AppError';
@@ -34,18 +38,20 @@ class AppError extends Error {
 class Realm {
   readonly runtime: QuickJSRuntime;
   readonly vm: QuickJSContext;
-  private readonly sluice: QuickJSHandle;
-  private readonly entryPoints = new Map<string, QuickJSHandle>();
+  /** The prelude's functions, taken once; the app never sees them (see PRELUDE). */
+  private readonly entryPoints = new Map<EntryPoint, QuickJSHandle>();
   /**
    * Set when the host's own stack overflowed inside a QuickJS call: the runtime's internals may be
-   * half-updated, and disposing it could abort the shared wasm module, so it is abandoned instead.
+   * half-updated, and disposing it could abort the shared wasm module, so it is abandoned instead
+   * (and the module retired, see abandonQuickJS).
    */
   poisoned = false;
+  private disposed = false;
   /** Moved before every call; the interrupt handler reads it. */
   private readonly deadline = { at: 0 };
 
   constructor(
-    module: Awaited<ReturnType<typeof getQuickJS>>,
+    private readonly module: QuickJSWASMModule,
     code: string,
     context: MetaContext,
     readonly limits: SandboxLimits,
@@ -58,13 +64,27 @@ class Realm {
       this.evaluate(PRELUDE, 'sluice-prelude.js', 'loading the sandbox');
       const shims = META_CAPABILITIES.map((capability) => capability.shim(context)).join('\n');
       this.evaluate(`(function (meta) {\n${shims}\n})(globalThis.__sluice.meta = {});`, 'sluice-meta.js', 'setting up meta');
-      this.sluice = this.vm.getProp(this.vm.global, '__sluice');
-      // The app's module body runs under the same limits as any call.
-      this.evaluate(`globalThis.__sluice.load(function (module, exports, require) {\n${code}\n});`, 'app.js', 'loading the app');
+      const sluice = this.vm.getProp(this.vm.global, '__sluice');
+      for (const name of ENTRY_POINTS) this.entryPoints.set(name, this.vm.getProp(sluice, name));
+      sluice.dispose();
+      this.evaluate('delete globalThis.__sluice;', 'sluice-hide.js', 'setting up the sandbox');
+      this.loadApp(code);
     } catch (error) {
       this.dispose();
       throw error;
     }
+  }
+
+  /** Runs the app's module body (CommonJS-wrapped), under the same limits as any call. */
+  private loadApp(code: string): void {
+    const what = 'loading the app';
+    this.armDeadline();
+    const body = this.guardHost(what, () => this.vm.evalCode(`(function (module, exports, require) {\n${code}\n})`, 'app.js'));
+    if (body.error) throw this.toError(body.error, what);
+    const loaded = this.guardHost(what, () => this.vm.callFunction(this.entryPoint('load'), this.vm.undefined, body.value));
+    body.value.dispose();
+    if (loaded.error) throw this.toError(loaded.error, what);
+    loaded.value.dispose();
   }
 
   private evaluate(source: string, filename: string, what: string): void {
@@ -89,20 +109,17 @@ class Realm {
     this.deadline.at = Date.now() + this.limits.callTimeoutMs;
   }
 
-  private entryPoint(name: string): QuickJSHandle {
-    let handle = this.entryPoints.get(name);
-    if (!handle) {
-      handle = this.vm.getProp(this.sluice, name);
-      this.entryPoints.set(name, handle);
-    }
-    return handle;
+  private entryPoint(name: EntryPoint): QuickJSHandle {
+    return this.entryPoints.get(name)!;
   }
 
   /** Turns a thrown QuickJS value into a SandboxLimitError or an AppError, disposing the handle. */
   toError(handle: QuickJSHandle, fn: string): Error {
-    const dumped = this.vm.dump(handle) as { name?: string; message?: string } | string;
+    const dumped = this.vm.dump(handle) as { name?: string; message?: string } | string | null;
     handle.dispose();
-    const error = typeof dumped === 'object' && dumped !== null ? dumped : { message: String(dumped) };
+    // A bare null is what QuickJS throws when it cannot even allocate its "out of memory" error.
+    if (dumped === null) return new SandboxLimitError('memory', fn, this.limits);
+    const error = typeof dumped === 'object' ? dumped : { message: String(dumped) };
     const limit = limitKindOf(error);
     if (limit) return new SandboxLimitError(limit, fn, this.limits);
     return new AppError(error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : (error.message ?? 'unknown error'));
@@ -112,7 +129,7 @@ class Realm {
    * Calls a prelude entry point with string arguments: one boundary crossing. A string result
    * comes back at once; a promise (async app code) is pumped until it settles or the deadline passes.
    */
-  async call(name: string, fn: string, ...args: string[]): Promise<string> {
+  async call(name: EntryPoint, fn: string, ...args: string[]): Promise<string> {
     this.armDeadline();
     const argHandles = args.map((arg) => this.vm.newString(arg));
     const result = this.guardHost(fn, () => this.vm.callFunction(this.entryPoint(name), this.vm.undefined, ...argHandles));
@@ -153,10 +170,10 @@ class Realm {
     return JSON.parse(this.callSync('capabilities', JSON.stringify(APP_CAPABILITIES))) as AppCapability[];
   }
 
-  private callSync(name: string, arg: string): string {
+  private callSync(name: EntryPoint, arg: string): string {
     this.armDeadline();
     const argHandle = this.vm.newString(arg);
-    const result = this.vm.callFunction(this.entryPoint(name), this.vm.undefined, argHandle);
+    const result = this.guardHost(name, () => this.vm.callFunction(this.entryPoint(name), this.vm.undefined, argHandle));
     argHandle.dispose();
     if (result.error) throw this.toError(result.error, name);
     const text = this.vm.getString(result.value);
@@ -164,14 +181,32 @@ class Realm {
     return text;
   }
 
+  /** Frees the runtime, or abandons it (and retires its wasm module) when that cannot be done safely. */
   dispose(): void {
-    if (this.poisoned) return; // abandoned: its memory is lost, the process goes on
-    for (const handle of this.entryPoints.values()) handle.dispose();
-    this.entryPoints.clear();
-    this.sluice?.dispose();
-    this.vm.dispose();
-    this.runtime.dispose();
+    if (this.disposed) return;
+    this.disposed = true;
+    if (!this.poisoned) {
+      for (const handle of this.entryPoints.values()) handle.dispose();
+      this.entryPoints.clear();
+      this.vm.dispose();
+      try {
+        this.runtime.dispose();
+      } catch (error) {
+        // QuickJS itself leaks references when it runs out of memory inside a promise job (an
+        // async processEvent), and its runtime teardown then aborts on a leak assertion. The
+        // module survives the abort (checked), but like a host-stack trap the abort skips the
+        // C stack restore, so the module is retired the same way.
+        if (!isWasmAbort(error)) throw error;
+        this.poisoned = true;
+      }
+    }
+    if (this.poisoned) abandonQuickJS(this.module); // its memory is lost; the process goes on
   }
+}
+
+/** emscripten's abort(): a WebAssembly.RuntimeError whose message starts with "Aborted(". */
+function isWasmAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'RuntimeError' && error.message.startsWith('Aborted(');
 }
 
 function sameOutcomeForAll(events: PluginEvent[], error: string): EventOutcome[] {
@@ -238,7 +273,6 @@ class QuickJsAppVm implements AppVm {
     } catch (error) {
       if (error instanceof SandboxLimitError) {
         this.log('error', error.message);
-        if (realm.poisoned) abandonQuickJS(this.module);
         realm.dispose();
         if (this.realm === realm) this.realm = undefined;
         this.setupDone = false;
@@ -271,7 +305,13 @@ class QuickJsAppVm implements AppVm {
     await this.setup();
     try {
       const json = await this.guarded((realm) => realm.call('processBatch', 'processEvent', JSON.stringify(events)));
-      return JSON.parse(json) as EventOutcome[];
+      const outcomes = JSON.parse(json) as EventOutcome[];
+      // The prelude always answers one outcome per event; an app that tampered with the builtins
+      // it relies on must not hand the caller a batch of the wrong shape.
+      if (!Array.isArray(outcomes) || outcomes.length !== events.length) {
+        return sameOutcomeForAll(events, 'processEvent: the sandbox returned malformed outcomes');
+      }
+      return outcomes;
     } catch (error) {
       if (error instanceof SandboxLimitError || error instanceof AppError) return sameOutcomeForAll(events, error.message);
       throw error;

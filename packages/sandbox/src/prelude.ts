@@ -1,10 +1,14 @@
 /**
  * The JavaScript that runs inside every app's VM before the app: the CommonJS wrapper, the shims
- * apps may `require`, and the batch loop. Evaluated once per VM; the host then calls
- * `__sluice.processBatch(json)` once per batch — one boundary crossing, the loop inside.
+ * apps may `require`, and the batch loop. Evaluated once per VM; it leaves its entry points on
+ * `globalThis.__sluice`, which the host takes handles to and then deletes before the app loads
+ * (the app cannot swap them). The host calls `processBatch(json)` once per batch — one boundary
+ * crossing, the loop inside.
  */
 export const PRELUDE = String.raw`
 (function () {
+  // Taken before the app runs: an app replacing JSON.parse/stringify only affects its own calls.
+  const { parse, stringify } = JSON;
   class RetryError extends Error {
     constructor(message) { super(message); this.name = 'RetryError'; }
   }
@@ -28,9 +32,9 @@ export const PRELUDE = String.raw`
       sluice.exports = app || {};
     },
     capabilities(namesJson) {
-      const names = JSON.parse(namesJson);
+      const names = parse(namesJson);
       const app = sluice.exports;
-      return JSON.stringify(names.filter((name) => name === 'jobs'
+      return stringify(names.filter((name) => name === 'jobs'
         ? typeof app.jobs === 'object' && app.jobs !== null
         : typeof app[name] === 'function'));
     },
@@ -42,8 +46,11 @@ export const PRELUDE = String.raw`
     },
     // Limit errors must end the whole call (the host then rebuilds the VM), not become one
     // event's outcome: QuickJS lets JS catch "out of memory" and "stack overflow", and an
-    // interrupt inside a promise job arrives as an ordinary rejection.
+    // interrupt inside a promise job arrives as an ordinary rejection. When the heap is so full
+    // that QuickJS cannot even allocate its "out of memory" error, what arrives is a bare null
+    // (an app throwing null itself is taken for the same: rare, and failing safe).
     rethrowLimit(error) {
+      if (error === null) throw error;
       if (error instanceof InternalError && ['out of memory', 'stack overflow', 'interrupted'].includes(error.message)) throw error;
     },
     describe(error) {
@@ -55,7 +62,7 @@ export const PRELUDE = String.raw`
       return { status: 'ok', event: result };
     },
     processBatch(json) {
-      const events = JSON.parse(json);
+      const events = parse(json);
       const app = sluice.exports;
       if (typeof app.processEvent !== 'function' && typeof app.processEventBatch === 'function') {
         return sluice.finish(Promise.resolve().then(() => app.processEventBatch(events, sluice.meta)).then(
@@ -82,13 +89,13 @@ export const PRELUDE = String.raw`
         }
       }
       // Synchronous apps (most) answer at once; async ones give a promise the host pumps.
-      return pending ? sluice.finish(Promise.all(pending).then(() => outcomes)) : JSON.stringify(outcomes);
+      return pending ? sluice.finish(Promise.all(pending).then(() => outcomes)) : stringify(outcomes);
     },
     finish(promise) {
-      return promise.then((outcomes) => JSON.stringify(outcomes));
+      return promise.then((outcomes) => stringify(outcomes));
     },
     onEvent(json) {
-      const event = JSON.parse(json);
+      const event = parse(json);
       return Promise.resolve().then(() => sluice.exports.onEvent(event, sluice.meta)).then(
         () => '',
         (error) => { sluice.rethrowLimit(error); return sluice.describe(error) || 'error'; },

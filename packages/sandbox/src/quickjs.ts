@@ -1,7 +1,14 @@
 import variant from '@jitl/quickjs-wasmfile-release-sync';
 import { newQuickJSWASMModuleFromVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
+import { fastStringsInto } from './fast-strings';
 
 let loading: Promise<QuickJSWASMModule> | undefined;
+/** How many times a runtime had to be abandoned: expected only after traps and QuickJS's own leaks (tests watch it). */
+let abandoned = 0;
+
+export function abandonedRuntimes(): number {
+  return abandoned;
+}
 
 /**
  * The QuickJS WebAssembly module, instantiated once per process on first use: instantiating the
@@ -10,7 +17,10 @@ let loading: Promise<QuickJSWASMModule> | undefined;
  */
 export function getQuickJS(): Promise<QuickJSWASMModule> {
   if (!loading) {
-    const load = newQuickJSWASMModuleFromVariant(variant);
+    const load = newQuickJSWASMModuleFromVariant(variant).then((module) => {
+      fastStringsInto(module);
+      return module;
+    });
     loading = load;
     // A failed load must not stick for the life of the process.
     load.catch(() => loading === load && (loading = undefined));
@@ -26,6 +36,7 @@ export function getQuickJS(): Promise<QuickJSWASMModule> {
  * never pile up in one module.
  */
 export function abandonQuickJS(module: QuickJSWASMModule): void {
+  abandoned += 1;
   const current = loading;
   if (!current) return;
   void current.then((loaded) => {

@@ -143,7 +143,7 @@ describe('AppVm', () => {
 
   it('contains a memory bomb and deep recursion, and recovers', async () => {
     const { vm } = await vmFor({
-      'index.js': "export function processEvent(e) { if (e.event === 'oom') { const a = []; while (true) a.push(new Array(1e5).fill(a.length)) } if (e.event === 'deep') { const f = (n) => f(n + 1) + 1; f(0) } if (e.event === 'nested') { let o = {}; const root = o; for (let i = 0; i < 100000; i++) { o.a = {}; o = o.a } JSON.stringify(root) } return e }",
+      'index.js': "export function processEvent(e) { if (e.event === 'oom') { const a = []; while (true) a.push({ n: a.length, s: [a.length] }) } if (e.event === 'deep') { const f = (n) => f(n + 1) + 1; f(0) } if (e.event === 'nested') { let o = {}; const root = o; for (let i = 0; i < 100000; i++) { o.a = {}; o = o.a } JSON.stringify(root) } return e }",
     }, { memoryBytes: 16 * 1024 * 1024 });
     expect(await processOne(vm, event('oom'))).toMatchObject({ status: 'error', error: expect.stringMatching(/memory limit/) });
     expect(await processOne(vm, event('fine'))).toMatchObject({ status: 'ok' });
