@@ -45,7 +45,7 @@ class Realm {
    * half-updated, and disposing it could abort the shared wasm module, so it is abandoned instead
    * (and the module retired, see abandonQuickJS).
    */
-  poisoned = false;
+  private poisoned = false;
   private disposed = false;
   /** Moved before every call; the interrupt handler reads it. */
   private readonly deadline = { at: 0 };

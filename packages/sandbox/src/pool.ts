@@ -17,6 +17,13 @@ export interface AppVmPoolOptions {
 /** setupPlugin threw: the app's fault, not the infrastructure's (callers treat the two differently). */
 export class AppSetupError extends Error {
   override name = 'AppSetupError';
+  constructor(
+    readonly instance: AppInstance,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 interface PoolEntry {
@@ -90,7 +97,7 @@ export class AppVmPool {
       await vm.setup();
     } catch (error) {
       vm.dispose();
-      throw new AppSetupError(`setupPlugin of ${app.name} (${instance.id}) failed: ${(error as Error).message}`, { cause: error });
+      throw new AppSetupError(instance, `setupPlugin of ${app.name} (${instance.id}) failed: ${(error as Error).message}`, { cause: error });
     }
     return { vm, instance };
   }

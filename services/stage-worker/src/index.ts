@@ -67,7 +67,7 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
       if (!(error instanceof AppSetupError)) throw error;
       // setupPlugin failed: like a processEvent error, the events go on unmodified.
       logger.warn({ instanceId: stage.instanceId, err: error }, 'setupPlugin failed; events continue unmodified');
-      metrics.stageEvents.inc({ app: String(stage.appId), instance: String(stage.instanceId), outcome: 'errored' }, job.events.length);
+      metrics.stageEvents.inc({ app: error.instance.name, instance: String(stage.instanceId), outcome: 'errored' }, job.events.length);
       return job.events;
     }
   }
