@@ -89,7 +89,7 @@ describe('the whole path: intake → QuickJS stages → store → runner (sluice
     const dropped = text.match(/sluice_stage_events_total\{app="Drop Events",instance="\d+",outcome="dropped"\} (\d+)/);
     expect(Number(dropped?.[1])).toBeGreaterThan(0);
     expect(text).toMatch(/sluice_events_stored_total\{project="default"\} \d+/);
-    expect(text).toMatch(/sluice_onevent_calls_total\{app="onEvent Recorder",instance="\d+",outcome="ok"\} \d+/);
+    expect(text).toMatch(/sluice_delivery_calls_total\{app="onEvent Recorder",instance="\d+",function="onEvent",outcome="ok"\} \d+/);
     expect(text).toContain('sluice_queue_waiting{queue="{store}"}');
     expect(text).toContain(`sluice_queue_waiting{queue="{stage-${instances.hello.appId}}"}`);
   });

@@ -56,3 +56,22 @@ export async function storedEvents(url: string, limit = 10_000): Promise<any[]> 
   if (status !== 200) throw new Error(`events: ${status} ${JSON.stringify(body)}`);
   return body.results;
 }
+
+export interface LogLine {
+  timestamp: string;
+  level: string;
+  message: string;
+}
+
+/** An instance's app logs, oldest first. */
+export async function appLogs(url: string, instanceId: number, limit = 10_000): Promise<LogLine[]> {
+  const { status, body } = await admin(url, 'GET', `/api/projects/default/apps/${instanceId}/logs?limit=${limit}`);
+  if (status !== 200) throw new Error(`logs: ${status} ${JSON.stringify(body)}`);
+  return (body.results as LogLine[]).reverse();
+}
+
+/** Sends events to /batch with the test token; throws unless the intake accepted them. */
+export async function capture(url: string, events: Array<Record<string, unknown>>): Promise<void> {
+  const { status, body } = await post(url, '/batch', { api_key: PROJECT_TOKEN, batch: events });
+  if (status !== 200) throw new Error(`capture: ${status} ${JSON.stringify(body)}`);
+}

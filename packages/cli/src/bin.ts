@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '@sluice/core';
 import { RedisUnavailableError } from '@sluice/queues';
 import { CliError } from './admin-client';
 import { appsCommand } from './commands/apps';
+import { deadLettersCommand } from './commands/dead-letters';
 import { UsageError, serve, type Role } from './commands/serve';
 
 const USAGE = `usage: sluice <command>
@@ -11,6 +12,8 @@ const USAGE = `usage: sluice <command>
                         one service alone (needs DATABASE_URL)
   apps install <dir> [--project P] [--config key=value …] [--order N] [--json]
   apps list [--project P] [--json]
+  dead-letters list [--project P] [--instance ID] [--limit N] [--json]
+  dead-letters replay [--project P] [--instance ID] [--id ID …] [--json]
 Configuration comes from environment variables; see the README.`;
 
 const SERVICES: Record<string, Role[]> = {
@@ -25,6 +28,7 @@ async function main(argv: string[]): Promise<void> {
   const roles = command ? SERVICES[command] : undefined;
   if (roles) return serve(loadConfig(), roles, { startRedis: command === 'start' });
   if (command === 'apps') return appsCommand(args);
+  if (command === 'dead-letters') return deadLettersCommand(args);
   throw new UsageError(command && command !== 'help' && command !== '--help' ? `unknown command "${command}"\n${USAGE}` : USAGE);
 }
 

@@ -1,7 +1,17 @@
 import { resolve } from 'node:path';
 import { PipelineCache, createLogger, type Logger, type SluiceConfig } from '@sluice/core';
 import { SluiceMetrics } from '@sluice/metrics';
-import { PipelineBus, QueueProducer, checkEvictionPolicy, createRedis, ensureRedis, type ManagedRedis } from '@sluice/queues';
+import { randomUUID } from 'node:crypto';
+import {
+  JOBS_QUEUE,
+  PipelineBus,
+  QueueProducer,
+  checkEvictionPolicy,
+  createRedis,
+  ensureRedis,
+  type AppJob,
+  type ManagedRedis,
+} from '@sluice/queues';
 import { AppVmPool } from '@sluice/sandbox';
 import { LogSink, openStore, type Store } from '@sluice/store';
 import type { Redis } from 'ioredis';
@@ -18,7 +28,9 @@ export interface Runtime {
   pool: AppVmPool;
   logSink: LogSink;
   metrics: SluiceMetrics;
-  /** Called (after the caches are dropped) when the bus says a project's pipeline changed. */
+  /** Called when the bus says a project's pipeline changed, before its warm VMs are reloaded (e.g. to flush buffers into them). */
+  beforeReload: Array<(projectId: string) => Promise<void>>;
+  /** Called (after the caches are dropped and the VMs reloaded) when a project's pipeline changed. */
   onPipelineChange: Array<(projectId: string) => Promise<void>>;
   close(): Promise<void>;
 }
@@ -56,21 +68,43 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
     },
     limits: { callTimeoutMs: config.appCallTimeoutMs, memoryBytes: config.appMemoryBytes },
     onLog: (instance, entry) => logSink.add(instance, entry),
+    enqueueJob: async (instance, request) => {
+      const job: AppJob = { projectId: instance.projectId, instanceId: instance.id, name: request.name, payload: request.payload };
+      await producer.add(JOBS_QUEUE, job, randomUUID(), { delay: Math.max(0, request.runAt - Date.now()) });
+      metrics.appJobsEnqueued.inc({ app: instance.name, instance: String(instance.id), job: request.name });
+    },
     logger,
   });
 
+  const beforeReload: Runtime['beforeReload'] = [];
   const onPipelineChange: Runtime['onPipelineChange'] = [];
-  const bus = new PipelineBus(redis, config.redisPrefix);
-  await bus.subscribe((projectId) => {
+  const reload = async (projectId: string) => {
     pipelines.invalidate(projectId);
-    void pool
-      .retireProject(projectId)
-      .then(() => Promise.all(onPipelineChange.map((listener) => listener(projectId))))
-      .catch((error: unknown) => logger.error({ err: error, projectId }, 'pipeline reload failed'));
-  });
+    await Promise.all(beforeReload.map((listener) => listener(projectId)));
+    await pool.reloadProject(projectId, await store.listInstances(projectId));
+    await Promise.all(onPipelineChange.map((listener) => listener(projectId)));
+  };
+  // One reload at a time, in the order the changes were published.
+  let reloading: Promise<void> = Promise.resolve();
+  const bus = new PipelineBus(redis, config.redisPrefix);
+  await bus.subscribe(
+    (projectId) => {
+      reloading = reloading
+        .then(() => reload(projectId))
+        .catch((error: unknown) => logger.error({ err: error, projectId }, 'pipeline reload failed'));
+    },
+    // Pub/sub drops what is published while the subscriber reconnects: reload every project then.
+    () => {
+      reloading = reloading
+        .then(async () => {
+          for (const project of await store.listProjects()) await reload(project.id);
+        })
+        .catch((error: unknown) => logger.error({ err: error }, 'pipeline reload after reconnect failed'));
+    },
+  );
 
   return {
-    config, logger, store, redis, producer, bus, pipelines, pool, logSink, metrics, onPipelineChange,
+    config, logger, store, redis, producer, bus, pipelines, pool, logSink, metrics, beforeReload, onPipelineChange,
     close: async () => {
       await pool.close();
       await logSink.close();

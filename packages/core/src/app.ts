@@ -86,3 +86,10 @@ export function isStage(capabilities: readonly AppCapability[]): boolean {
 export function isDestination(capabilities: readonly AppCapability[]): boolean {
   return capabilities.includes('onEvent') || capabilities.includes('exportEvents');
 }
+
+/** The functions through which a destination receives stored events. */
+export type DeliveryFunction = 'onEvent' | 'exportEvents';
+
+/** The scheduled functions an app may export; the runner's job schedulers call them. */
+export const SCHEDULED_FUNCTIONS = ['runEveryMinute', 'runEveryHour', 'runEveryDay'] as const;
+export type ScheduledFunction = (typeof SCHEDULED_FUNCTIONS)[number];

@@ -31,7 +31,15 @@ export interface SluiceConfig {
   jobLockMs: number;
   stalledIntervalMs: number;
   appCallTimeoutMs: number;
+  /** Time limit of one app job or scheduled run (runEvery*). */
+  appJobTimeoutMs: number;
   appMemoryBytes: number;
+  /** Jobs one runner runs at once per deliver queue: exportEvents jobs wait there while their buffer fills. */
+  deliverConcurrency: number;
+  /** Multiplies PostHog's retry delays (5 s … 80 s); below 1 only to run the schedule fast in tests. */
+  retryDelayScale: number;
+  /** The periods of runEveryMinute/Hour/Day; shorter only to run schedules fast in tests. */
+  scheduleEveryMs: { runEveryMinute: number; runEveryHour: number; runEveryDay: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -42,6 +50,16 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function readNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
 }
@@ -97,6 +115,14 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     jobLockMs: readInt(env, 'SLUICE_JOB_LOCK_MS', 30_000, 1000, 3_600_000),
     stalledIntervalMs: readInt(env, 'SLUICE_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
     appCallTimeoutMs: readInt(env, 'SLUICE_APP_TIMEOUT_MS', 1000, 10, 600_000),
+    appJobTimeoutMs: readInt(env, 'SLUICE_APP_JOB_TIMEOUT_MS', 30_000, 10, 3_600_000),
     appMemoryBytes: readInt(env, 'SLUICE_APP_MEMORY_MB', 64, 4, 4096) * 1024 * 1024,
+    deliverConcurrency: readInt(env, 'SLUICE_DELIVER_CONCURRENCY', 64, 1, 10_000),
+    retryDelayScale: readNumber(env, 'SLUICE_RETRY_DELAY_SCALE', 1, 0.0001, 100),
+    scheduleEveryMs: {
+      runEveryMinute: readInt(env, 'SLUICE_RUN_EVERY_MINUTE_MS', 60_000, 100, 86_400_000),
+      runEveryHour: readInt(env, 'SLUICE_RUN_EVERY_HOUR_MS', 3_600_000, 100, 86_400_000 * 7),
+      runEveryDay: readInt(env, 'SLUICE_RUN_EVERY_DAY_MS', 86_400_000, 100, 86_400_000 * 31),
+    },
   };
 }

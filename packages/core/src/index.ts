@@ -8,3 +8,4 @@ export * from './normalize';
 export * from './tokens';
 export * from './pipeline';
 export * from './outcomes';
+export * from './retry';

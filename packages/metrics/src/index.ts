@@ -52,10 +52,46 @@ export class SluiceMetrics {
     registers: [this.registry],
   });
 
-  readonly onEventCalls = new Counter({
-    name: 'sluice_onevent_calls_total',
-    help: 'onEvent calls in the runner by outcome (ok, error).',
-    labelNames: ['app', 'instance', 'outcome'],
+  readonly deliveryCalls = new Counter({
+    name: 'sluice_delivery_calls_total',
+    help: 'onEvent (one per event) and exportEvents (one per batch) calls in the runner, by outcome (ok, retry, error).',
+    labelNames: ['app', 'instance', 'function', 'outcome'],
+    registers: [this.registry],
+  });
+
+  readonly deliveryEvents = new Counter({
+    name: 'sluice_delivery_events_total',
+    help: 'Events handed to a destination, by outcome (delivered, retried, dead_lettered, ignored).',
+    labelNames: ['app', 'instance', 'function', 'outcome'],
+    registers: [this.registry],
+  });
+
+  readonly deliverySeconds = new Histogram({
+    name: 'sluice_delivery_duration_seconds',
+    help: 'Time of one onEvent or exportEvents call, sandbox crossing included.',
+    labelNames: ['app', 'instance', 'function'],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+
+  readonly appJobs = new Counter({
+    name: 'sluice_app_jobs_total',
+    help: 'App jobs (meta.jobs) run by the runner, by outcome (ok, retry, error, missing).',
+    labelNames: ['app', 'instance', 'job', 'outcome'],
+    registers: [this.registry],
+  });
+
+  readonly appJobsEnqueued = new Counter({
+    name: 'sluice_app_jobs_enqueued_total',
+    help: 'App jobs enqueued through meta.jobs.',
+    labelNames: ['app', 'instance', 'job'],
+    registers: [this.registry],
+  });
+
+  readonly scheduleRuns = new Counter({
+    name: 'sluice_schedule_runs_total',
+    help: 'runEveryMinute/Hour/Day runs by outcome (ok, error, skipped: a run was still in progress or the tick was stale).',
+    labelNames: ['app', 'instance', 'function', 'outcome'],
     registers: [this.registry],
   });
 

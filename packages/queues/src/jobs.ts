@@ -1,4 +1,4 @@
-import type { PluginEvent, Route } from '@sluice/core';
+import type { DeliveryFunction, PluginEvent, Route, ScheduledFunction } from '@sluice/core';
 
 /**
  * A batch of one project's events on its way through the stage chain and into the store.
@@ -13,12 +13,36 @@ export interface PipelineJob {
   events: PluginEvent[];
 }
 
-/** Stored events of one project for one destination instance. */
+/**
+ * Stored events of one project for one destination instance. A job from the store goes to every
+ * function the app exports; a retry (or a replay) names the one function it is for and how many
+ * attempts its events have had.
+ */
 export interface DeliverJob {
   batchId: string;
   projectId: string;
   instanceId: number;
   events: PluginEvent[];
+  function?: DeliveryFunction;
+  /** Attempts already made for these events (0 or absent on the first delivery). */
+  attempts?: number;
+}
+
+/** An app job: `jobs[name](payload, meta)` of one instance. */
+export interface AppJob {
+  projectId: string;
+  instanceId: number;
+  name: string;
+  payload: unknown;
+  /** Attempts already made (RetryError retries follow PostHog's onEvent schedule). */
+  attempts?: number;
+}
+
+/** One tick of an instance's runEvery* schedule. */
+export interface ScheduleJob {
+  projectId: string;
+  instanceId: number;
+  function: ScheduledFunction;
 }
 
 /** The job id of a batch at a hop: deterministic, so a re-forward after a crash is ignored by BullMQ. */

@@ -4,6 +4,10 @@
  * way). One queue per app, not per project × app, so the number of queues stays small.
  */
 export const STORE_QUEUE = '{store}';
+/** App jobs (`meta.jobs.x(payload).runIn(…)`), run by the runner. */
+export const JOBS_QUEUE = '{jobs}';
+/** Ticks of runEveryMinute/Hour/Day, produced by BullMQ job schedulers. */
+export const SCHEDULES_QUEUE = '{schedules}';
 
 export function stageQueue(appId: number): string {
   return `{stage-${appId}}`;

@@ -20,12 +20,18 @@ export class PipelineBus {
     await this.redis.publish(this.channel, projectId);
   }
 
-  async subscribe(onChange: (projectId: string) => void): Promise<void> {
-    this.subscriber ??= this.redis.duplicate();
-    this.subscriber.on('message', (channel: string, projectId: string) => {
+  /**
+   * `onResubscribed` runs when the subscription comes back after a lost connection: messages
+   * published meanwhile are gone, so the caller reloads everything.
+   */
+  async subscribe(onChange: (projectId: string) => void, onResubscribed?: () => void): Promise<void> {
+    const subscriber = (this.subscriber ??= this.redis.duplicate());
+    subscriber.on('message', (channel: string, projectId: string) => {
       if (channel === this.channel) onChange(projectId);
     });
-    await this.subscriber.subscribe(this.channel);
+    await subscriber.subscribe(this.channel);
+    // ioredis re-subscribes by itself after a reconnect; 'ready' fires again each time.
+    subscriber.on('ready', () => onResubscribed?.());
   }
 
   async close(): Promise<void> {

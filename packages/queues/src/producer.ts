@@ -31,8 +31,8 @@ export class QueueProducer {
   }
 
   /** Resolves once Redis has acknowledged the job: the moment an event counts as accepted. */
-  async add(name: string, data: unknown, jobId: string): Promise<void> {
-    await this.queue(name).add(name, data, { jobId });
+  async add(name: string, data: unknown, jobId: string, options: { delay?: number } = {}): Promise<void> {
+    await this.queue(name).add(name, data, { jobId, ...(options.delay ? { delay: options.delay } : {}) });
   }
 
   /** Waiting jobs per queue this producer has opened, for the queue gauge. */

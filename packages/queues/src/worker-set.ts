@@ -33,9 +33,10 @@ export class WorkerSet {
     return [...this.workers.keys()];
   }
 
-  ensure<T>(queueName: string, processor: (job: Job<T>) => Promise<void>): void {
+  ensure<T>(queueName: string, processor: (job: Job<T>) => Promise<void>, options: { concurrency?: number } = {}): void {
     if (this.workers.has(queueName)) return;
-    const { connection, prefix, concurrency, lockDurationMs, stalledIntervalMs, logger } = this.options;
+    const { connection, prefix, lockDurationMs, stalledIntervalMs, logger } = this.options;
+    const concurrency = options.concurrency ?? this.options.concurrency;
     // Workers block on Redis: each needs its own connection, duplicated from the shared one
     // (and closed here: BullMQ leaves a connection it was given open).
     const ownConnection = connection.duplicate();

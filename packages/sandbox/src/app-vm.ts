@@ -1,11 +1,17 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
-import { APP_CAPABILITIES, type AppCapability, type AppLogEntry, type PluginEvent } from '@sluice/core';
+import { APP_CAPABILITIES, type AppCapability, type AppLogEntry, type PluginEvent, type ScheduledFunction } from '@sluice/core';
 import { SandboxLimitError, applyLimits, limitKindOf, resolveLimits, type SandboxLimits } from './limits';
-import { META_CAPABILITIES, type MetaContext } from './meta';
+import { META_CAPABILITIES, disposePendingHostCalls, type JobRequest, type MetaContext } from './meta';
 import { PRELUDE } from './prelude';
 import { abandonQuickJS, getQuickJS } from './quickjs';
 
 export type EventOutcome = { status: 'ok'; event: PluginEvent } | { status: 'dropped' } | { status: 'error'; error: string };
+
+/**
+ * How a call into the app ended. `retry` is PostHog's RetryError: the app asks to be called again
+ * later; any other error (including a limit hit) is final for that call.
+ */
+export type CallResult = { ok: true } | { ok: false; error: string; retry: boolean };
 
 export interface AppVmOptions {
   instanceId: number;
@@ -14,24 +20,37 @@ export interface AppVmOptions {
   config: Record<string, string>;
   limits?: Partial<SandboxLimits>;
   onLog: (entry: AppLogEntry) => void;
+  /** Where `meta.jobs.<name>(…).runNow()` puts its job; without it meta.jobs fails clearly. */
+  enqueueJob?: (request: JobRequest) => Promise<void>;
 }
 
 export interface AppVm {
   readonly capabilities: AppCapability[];
   setup(): Promise<void>;
   processEventBatch(events: PluginEvent[]): Promise<EventOutcome[]>;
-  onEvent(event: PluginEvent): Promise<{ ok: true } | { ok: false; error: string }>;
+  onEvent(event: PluginEvent): Promise<CallResult>;
+  exportEvents(events: PluginEvent[]): Promise<CallResult>;
+  /** Runs `jobs[name](payload, meta)`, under the (longer) job time limit. */
+  runJob(name: string, payload: unknown): Promise<CallResult>;
+  runScheduled(fn: ScheduledFunction): Promise<CallResult>;
   teardown(): Promise<void>;
   dispose(): void;
 }
 
 /** The prelude's functions the host calls. */
-const ENTRY_POINTS = ['load', 'capabilities', 'call', 'processBatch', 'onEvent'] as const;
+const ENTRY_POINTS = ['load', 'capabilities', 'call', 'processBatch', 'onEvent', 'exportEvents', 'runJob'] as const;
 type EntryPoint = (typeof ENTRY_POINTS)[number];
 
 /** An error the app threw (as opposed to a limit the host enforced). */
 class AppError extends Error {
   override name = 'AppError';
+  constructor(
+    message: string,
+    /** The app threw PostHog's RetryError: call again later. */
+    readonly retry = false,
+  ) {
+    super(message);
+  }
 }
 
 /** One QuickJS runtime + context holding one app instance, its `meta` and the prelude's entry points. */
@@ -105,8 +124,8 @@ class Realm {
     }
   }
 
-  armDeadline(): void {
-    this.deadline.at = Date.now() + this.limits.callTimeoutMs;
+  armDeadline(timeoutMs = this.limits.callTimeoutMs): void {
+    this.deadline.at = Date.now() + timeoutMs;
   }
 
   private entryPoint(name: EntryPoint): QuickJSHandle {
@@ -114,27 +133,28 @@ class Realm {
   }
 
   /** Turns a thrown QuickJS value into a SandboxLimitError or an AppError, disposing the handle. */
-  toError(handle: QuickJSHandle, fn: string): Error {
+  toError(handle: QuickJSHandle, fn: string, timeoutMs = this.limits.callTimeoutMs): Error {
     const dumped = this.vm.dump(handle) as { name?: string; message?: string } | string | null;
     handle.dispose();
     // A bare null is what QuickJS throws when it cannot even allocate its "out of memory" error.
     if (dumped === null) return new SandboxLimitError('memory', fn, this.limits);
     const error = typeof dumped === 'object' ? dumped : { message: String(dumped) };
     const limit = limitKindOf(error);
-    if (limit) return new SandboxLimitError(limit, fn, this.limits);
-    return new AppError(error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : (error.message ?? 'unknown error'));
+    if (limit) return new SandboxLimitError(limit, fn, { ...this.limits, callTimeoutMs: timeoutMs });
+    const message = error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : (error.message ?? 'unknown error');
+    return new AppError(message, error.name === 'RetryError');
   }
 
   /**
    * Calls a prelude entry point with string arguments: one boundary crossing. A string result
    * comes back at once; a promise (async app code) is pumped until it settles or the deadline passes.
    */
-  async call(name: EntryPoint, fn: string, ...args: string[]): Promise<string> {
-    this.armDeadline();
+  async call(name: EntryPoint, fn: string, args: string[] = [], timeoutMs = this.limits.callTimeoutMs): Promise<string> {
+    this.armDeadline(timeoutMs);
     const argHandles = args.map((arg) => this.vm.newString(arg));
     const result = this.guardHost(fn, () => this.vm.callFunction(this.entryPoint(name), this.vm.undefined, ...argHandles));
     for (const handle of argHandles) handle.dispose();
-    if (result.error) throw this.toError(result.error, fn);
+    if (result.error) throw this.toError(result.error, fn, timeoutMs);
     const value = result.value;
     if (this.vm.typeof(value) === 'string') {
       const text = this.vm.getString(value);
@@ -142,25 +162,28 @@ class Realm {
       return text;
     }
     try {
-      return await this.settle(value, fn);
+      return await this.settle(value, fn, timeoutMs);
     } finally {
       value.dispose();
     }
   }
 
-  private async settle(promise: QuickJSHandle, fn: string): Promise<string> {
-    const deadline = Date.now() + this.limits.callTimeoutMs;
+  private async settle(promise: QuickJSHandle, fn: string, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
+      // Host calls settled since the last turn (jobs, later cache/fetch) queue their callbacks:
+      // the interrupt deadline covers the whole call, so re-arm it to the call's own deadline.
+      this.deadline.at = deadline;
       const jobs = this.guardHost(fn, () => this.runtime.executePendingJobs());
-      if (jobs.error) throw this.toError(jobs.error, fn);
+      if (jobs.error) throw this.toError(jobs.error, fn, timeoutMs);
       const state = this.vm.getPromiseState(promise);
       if (state.type === 'fulfilled') {
         const text = this.vm.typeof(state.value) === 'string' ? this.vm.getString(state.value) : '';
         state.value.dispose();
         return text;
       }
-      if (state.type === 'rejected') throw this.toError(state.error, fn);
-      if (Date.now() > deadline) throw new SandboxLimitError('time', fn, this.limits);
+      if (state.type === 'rejected') throw this.toError(state.error, fn, timeoutMs);
+      if (Date.now() > deadline) throw new SandboxLimitError('time', fn, { ...this.limits, callTimeoutMs: timeoutMs });
       // Waiting on the host (later: cache, fetch): let the event loop settle those promises.
       if (jobs.value === 0) await new Promise((resolve) => setImmediate(resolve));
     }
@@ -186,6 +209,7 @@ class Realm {
     if (this.disposed) return;
     this.disposed = true;
     if (!this.poisoned) {
+      disposePendingHostCalls(this.vm);
       for (const handle of this.entryPoints.values()) handle.dispose();
       this.entryPoints.clear();
       this.vm.dispose();
@@ -236,8 +260,8 @@ class QuickJsAppVm implements AppVm {
   }
 
   private newRealm(): Realm {
-    const { code, config, onLog } = this.options;
-    return new Realm(this.module, code, { config, onLog }, this.limits);
+    const { code, config, onLog, enqueueJob } = this.options;
+    return new Realm(this.module, code, { config, onLog, ...(enqueueJob ? { enqueueJob } : {}) }, this.limits);
   }
 
   private async live(): Promise<Realm> {
@@ -291,7 +315,7 @@ class QuickJsAppVm implements AppVm {
   private async runSetup(): Promise<void> {
     if (this.capabilities.includes('setupPlugin')) {
       try {
-        await this.guarded((realm) => realm.call('call', 'setupPlugin', 'setupPlugin'));
+        await this.guarded((realm) => realm.call('call', 'setupPlugin', ['setupPlugin']));
       } catch (error) {
         this.log('error', `setupPlugin failed: ${(error as Error).message}`);
         throw error;
@@ -304,7 +328,7 @@ class QuickJsAppVm implements AppVm {
     if (events.length === 0) return [];
     await this.setup();
     try {
-      const json = await this.guarded((realm) => realm.call('processBatch', 'processEvent', JSON.stringify(events)));
+      const json = await this.guarded((realm) => realm.call('processBatch', 'processEvent', [JSON.stringify(events)]));
       const outcomes = JSON.parse(json) as EventOutcome[];
       // The prelude always answers one outcome per event; an app that tampered with the builtins
       // it relies on must not hand the caller a batch of the wrong shape.
@@ -318,16 +342,40 @@ class QuickJsAppVm implements AppVm {
     }
   }
 
-  async onEvent(event: PluginEvent): Promise<{ ok: true } | { ok: false; error: string }> {
-    if (!this.capabilities.includes('onEvent')) return { ok: true };
+  onEvent(event: PluginEvent): Promise<CallResult> {
+    return this.invoke('onEvent', 'onEvent', () => [JSON.stringify(event)]);
+  }
+
+  exportEvents(events: PluginEvent[]): Promise<CallResult> {
+    return this.invoke('exportEvents', 'exportEvents', () => [JSON.stringify(events)]);
+  }
+
+  runJob(name: string, payload: unknown): Promise<CallResult> {
+    return this.invoke('runJob', `jobs.${name}`, () => [name, JSON.stringify(payload ?? {})], this.limits.jobTimeoutMs);
+  }
+
+  runScheduled(fn: ScheduledFunction): Promise<CallResult> {
+    return this.invoke('call', fn, () => [fn], this.limits.jobTimeoutMs);
+  }
+
+  /**
+   * Calls an app function after setupPlugin and turns what the app did wrong into a CallResult
+   * (logged to its logs); failures of the host itself still throw. An app without the function
+   * answers ok (runJob reports an unknown job name as an app error).
+   */
+  private async invoke(entry: EntryPoint, fn: string, args: () => string[], timeoutMs?: number): Promise<CallResult> {
+    if (entry !== 'runJob' && !this.capabilities.includes(fn as AppCapability)) return { ok: true };
     await this.setup();
     try {
-      const error = await this.guarded((realm) => realm.call('onEvent', 'onEvent', JSON.stringify(event)));
-      if (!error) return { ok: true };
-      this.log('error', `onEvent failed: ${error}`);
-      return { ok: false, error };
+      await this.guarded((realm) => realm.call(entry, fn, args(), timeoutMs));
+      return { ok: true };
     } catch (error) {
-      if (error instanceof SandboxLimitError || error instanceof AppError) return { ok: false, error: error.message };
+      if (error instanceof AppError) {
+        this.log('error', `${fn} failed: ${error.message}`);
+        return { ok: false, error: error.message, retry: error.retry };
+      }
+      // Already in the app's logs (guardedNow).
+      if (error instanceof SandboxLimitError) return { ok: false, error: error.message, retry: false };
       throw error;
     }
   }
@@ -335,7 +383,7 @@ class QuickJsAppVm implements AppVm {
   async teardown(): Promise<void> {
     try {
       if (this.setupDone && this.capabilities.includes('teardownPlugin')) {
-        await this.guarded((realm) => realm.call('call', 'teardownPlugin', 'teardownPlugin'));
+        await this.guarded((realm) => realm.call('call', 'teardownPlugin', ['teardownPlugin']));
       }
     } finally {
       this.dispose();

@@ -3,6 +3,8 @@ import type { QuickJSRuntime } from 'quickjs-emscripten-core';
 export interface SandboxLimits {
   /** Wall-clock budget of one call into the app (a batch, an onEvent, setupPlugin…). */
   callTimeoutMs: number;
+  /** Budget of one job or scheduled run (runEvery*): longer, as jobs do the slow work apps defer. */
+  jobTimeoutMs: number;
   /** Heap of one app instance's runtime. */
   memoryBytes: number;
   /** Interpreter stack of one app instance's runtime. */
@@ -11,6 +13,7 @@ export interface SandboxLimits {
 
 export const DEFAULT_LIMITS: SandboxLimits = {
   callTimeoutMs: 1000,
+  jobTimeoutMs: 30_000,
   memoryBytes: 64 * 1024 * 1024,
   // QuickJS's C stack lives on the host's (V8's) stack: a larger limit lets deep recursion
   // overflow the host first (a RangeError out of the wasm call), so stay well below ~1 MiB.

@@ -1,6 +1,7 @@
 import type { AppInstance, AppLogEntry, AppRecord, Logger } from '@sluice/core';
 import { createAppVm, type AppVm } from './app-vm';
 import type { SandboxLimits } from './limits';
+import type { JobRequest } from './meta';
 
 export interface LoadedInstance {
   instance: AppInstance;
@@ -11,6 +12,8 @@ export interface AppVmPoolOptions {
   load: (instanceId: number) => Promise<LoadedInstance | null>;
   limits?: Partial<SandboxLimits>;
   onLog: (instance: AppInstance, entry: AppLogEntry) => void;
+  /** Puts an app's `meta.jobs` request on the jobs queue. */
+  enqueueJob?: (instance: AppInstance, request: JobRequest) => Promise<void>;
   logger: Logger;
 }
 
@@ -27,10 +30,17 @@ export class AppSetupError extends Error {
 }
 
 interface PoolEntry {
-  ready: Promise<{ vm: AppVm; instance: AppInstance } | null>;
+  ready: Promise<{ vm: AppVm; instance: AppInstance; app: AppRecord } | null>;
   projectId?: string;
   active: number;
   retired: boolean;
+  /** Set once `ready` has resolved, for the synchronous checks of reloadProject. */
+  loaded?: { vm: AppVm; instance: AppInstance; app: AppRecord };
+}
+
+/** Whether a warm VM no longer matches its instance and must be set up afresh. */
+function needsReload(was: AppInstance, app: AppRecord, now: AppInstance): boolean {
+  return !now.enabled || now.appId !== app.id || JSON.stringify(now.config) !== JSON.stringify(was.config);
 }
 
 /**
@@ -59,8 +69,29 @@ export class AppVmPool {
 
   /** Retires every VM of a project, so the next call loads its current config and code. */
   async retireProject(projectId: string): Promise<void> {
-    const retiring = [...this.entries].filter(([, entry]) => entry.projectId === projectId || entry.projectId === undefined);
-    await Promise.all(retiring.map(([instanceId]) => this.retire(instanceId)));
+    await this.reloadProject(projectId, []);
+  }
+
+  /**
+   * Brings a project's warm VMs in line with its instances as they are now: a VM whose instance
+   * was removed, disabled, reconfigured or moved to another app version is retired (teardownPlugin
+   * once its calls finish; the next call sets up a fresh one); a VM whose instance only moved in
+   * the order is kept as it is, so reordering a chain does not restart its apps.
+   */
+  async reloadProject(projectId: string, current: AppInstance[]): Promise<void> {
+    const byId = new Map(current.map((instance) => [instance.id, instance]));
+    const retiring: number[] = [];
+    for (const [instanceId, entry] of this.entries) {
+      if (entry.projectId !== projectId && entry.projectId !== undefined) continue;
+      const loaded = entry.loaded;
+      const now = byId.get(instanceId);
+      if (loaded && now && !needsReload(loaded.instance, loaded.app, now)) {
+        loaded.instance.order = now.order;
+        continue;
+      }
+      retiring.push(instanceId);
+    }
+    await Promise.all(retiring.map((instanceId) => this.retire(instanceId)));
   }
 
   async close(): Promise<void> {
@@ -72,6 +103,7 @@ export class AppVmPool {
     if (!entry) {
       const created: PoolEntry = { ready: Promise.resolve(null), active: 0, retired: false };
       created.ready = this.create(instanceId, created);
+      created.ready.then((loaded) => (created.loaded = loaded ?? undefined), () => {});
       // A failed setup must not stick: the next call tries again.
       created.ready.catch(() => this.entries.get(instanceId) === created && this.entries.delete(instanceId));
       this.entries.set(instanceId, created);
@@ -80,10 +112,11 @@ export class AppVmPool {
     return entry;
   }
 
-  private async create(instanceId: number, entry: PoolEntry): Promise<{ vm: AppVm; instance: AppInstance } | null> {
+  private async create(instanceId: number, entry: PoolEntry): Promise<{ vm: AppVm; instance: AppInstance; app: AppRecord } | null> {
     const loaded = await this.options.load(instanceId);
     if (!loaded) return null;
     const { instance, app } = loaded;
+    const { enqueueJob } = this.options;
     entry.projectId = instance.projectId;
     const vm = await createAppVm({
       instanceId: instance.id,
@@ -92,6 +125,7 @@ export class AppVmPool {
       config: instance.config,
       limits: this.options.limits,
       onLog: (log) => this.options.onLog(instance, log),
+      ...(enqueueJob ? { enqueueJob: (request: JobRequest) => enqueueJob(instance, request) } : {}),
     });
     try {
       await vm.setup();
@@ -99,7 +133,7 @@ export class AppVmPool {
       vm.dispose();
       throw new AppSetupError(instance, `setupPlugin of ${app.name} (${instance.id}) failed: ${(error as Error).message}`, { cause: error });
     }
-    return { vm, instance };
+    return { vm, instance, app };
   }
 
   private async retire(instanceId: number): Promise<void> {

@@ -94,12 +94,25 @@ export const PRELUDE = String.raw`
     finish(promise) {
       return promise.then((outcomes) => stringify(outcomes));
     },
+    // Destinations and jobs: a rejection reaches the host, which tells RetryError from other errors.
     onEvent(json) {
       const event = parse(json);
-      return Promise.resolve().then(() => sluice.exports.onEvent(event, sluice.meta)).then(
-        () => '',
-        (error) => { sluice.rethrowLimit(error); return sluice.describe(error) || 'error'; },
-      );
+      return Promise.resolve().then(() => sluice.exports.onEvent(event, sluice.meta)).then(() => '');
+    },
+    exportEvents(json) {
+      const events = parse(json);
+      return Promise.resolve().then(() => sluice.exports.exportEvents(events, sluice.meta)).then(() => '');
+    },
+    runJob(name, json) {
+      const payload = parse(json);
+      return Promise.resolve().then(() => {
+        const jobs = sluice.exports.jobs;
+        const job = jobs && Object.prototype.hasOwnProperty.call(jobs, name) ? jobs[name] : undefined;
+        if (typeof job !== 'function') {
+          throw new Error('job "' + name + '" is not defined: the app\'s jobs are ' + (jobs ? Object.keys(jobs).join(', ') || 'none' : 'none'));
+        }
+        return job(payload, sluice.meta);
+      }).then(() => '');
     },
   };
   globalThis.__sluice = sluice;

@@ -110,7 +110,7 @@ describe('handles', () => {
     await vm.setup();
     expect((await vm.processEventBatch([event(), event('throw')])).map((o) => o.status)).toEqual(['ok', 'error']);
     expect((await vm.processEventBatch([event('spin')]))[0]).toMatchObject({ status: 'error', error: 'processEvent exceeded the 50 ms time limit' });
-    expect(await vm.onEvent(event('throw'))).toEqual({ ok: false, error: 'y' });
+    expect(await vm.onEvent(event('throw'))).toEqual({ ok: false, error: 'y', retry: false });
     expect(await vm.onEvent(event())).toEqual({ ok: true });
     expect(() => vm.dispose()).not.toThrow();
     expect(() => vm.dispose()).not.toThrow(); // twice is harmless

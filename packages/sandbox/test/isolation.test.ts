@@ -8,7 +8,9 @@ function event(name: string): PluginEvent {
 
 async function vmOf(code: string, memoryBytes?: number) {
   const app = await compileApp({ 'plugin.json': JSON.stringify({ name: 'iso' }), 'index.js': code });
-  return createAppVm({ instanceId: 1, name: 'iso', code: app.code, config: { k: 'v' }, limits: { memoryBytes }, onLog: () => {} });
+  return createAppVm({ instanceId: 1, name: 'iso', code: app.code, config: { k: 'v' },
+    // On a loaded machine the time limit must not stop a memory bomb before the memory limit does.
+    limits: { memoryBytes, ...(memoryBytes && { callTimeoutMs: 20_000 }) }, onLog: () => {} });
 }
 
 describe('what the app can reach', () => {

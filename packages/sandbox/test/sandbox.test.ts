@@ -144,7 +144,7 @@ describe('AppVm', () => {
   it('contains a memory bomb and deep recursion, and recovers', async () => {
     const { vm } = await vmFor({
       'index.js': "export function processEvent(e) { if (e.event === 'oom') { const a = []; while (true) a.push({ n: a.length, s: [a.length] }) } if (e.event === 'deep') { const f = (n) => f(n + 1) + 1; f(0) } if (e.event === 'nested') { let o = {}; const root = o; for (let i = 0; i < 100000; i++) { o.a = {}; o = o.a } JSON.stringify(root) } return e }",
-    }, { memoryBytes: 16 * 1024 * 1024 });
+    }, { memoryBytes: 16 * 1024 * 1024, callTimeoutMs: 20_000 }); // memory, not time, must stop the bomb on a loaded machine
     expect(await processOne(vm, event('oom'))).toMatchObject({ status: 'error', error: expect.stringMatching(/memory limit/) });
     expect(await processOne(vm, event('fine'))).toMatchObject({ status: 'ok' });
     expect(await processOne(vm, event('deep'))).toMatchObject({ status: 'error', error: expect.stringMatching(/stack limit/) });
@@ -190,10 +190,67 @@ describe('AppVm', () => {
   it('calls onEvent and reports its errors', async () => {
     const { vm, logs } = await vmFor({ 'index.js': "export function onEvent(e) { if (e.event === 'bad') throw new Error('nope'); console.log('got ' + e.event) }" });
     expect(await vm.onEvent(event('good'))).toEqual({ ok: true });
-    expect(await vm.onEvent(event('bad'))).toEqual({ ok: false, error: 'nope' });
+    expect(await vm.onEvent(event('bad'))).toEqual({ ok: false, error: 'nope', retry: false });
     expect(logs.map((l) => l.message)).toEqual(['got good', 'onEvent failed: nope']);
     const spinning = await vmFor({ 'index.js': 'export async function onEvent() { await null; while (true) {} }' }, { callTimeoutMs: 50 });
-    expect(await spinning.vm.onEvent(event())).toEqual({ ok: false, error: 'onEvent exceeded the 50 ms time limit' });
+    expect(await spinning.vm.onEvent(event())).toEqual({ ok: false, error: 'onEvent exceeded the 50 ms time limit', retry: false });
+  });
+
+  it('tells RetryError from other errors in onEvent, exportEvents and jobs', async () => {
+    const { vm } = await vmFor({
+      'index.js': `import { RetryError } from '@posthog/plugin-scaffold'
+        export async function onEvent(e) { if (e.event === 'later') throw new RetryError('busy') }
+        export function exportEvents(events) { if (events.length > 1) throw new RetryError('too many'); if (events[0].event === 'bad') throw new Error('bad') }
+        export const jobs = { again: () => { throw new RetryError('again') }, fine: (payload) => { if (payload.n !== 1) throw new Error('payload lost') } }`,
+    });
+    expect(await vm.onEvent(event('later'))).toEqual({ ok: false, error: 'RetryError: busy', retry: true });
+    expect(await vm.onEvent(event('now'))).toEqual({ ok: true });
+    expect(await vm.exportEvents([event('a'), event('b')])).toEqual({ ok: false, error: 'RetryError: too many', retry: true });
+    expect(await vm.exportEvents([event('bad')])).toEqual({ ok: false, error: 'bad', retry: false });
+    expect(await vm.runJob('again', {})).toEqual({ ok: false, error: 'RetryError: again', retry: true });
+    expect(await vm.runJob('fine', { n: 1 })).toEqual({ ok: true });
+    expect(await vm.runJob('nope', {})).toEqual({ ok: false, error: 'job "nope" is not defined: the app\'s jobs are again, fine', retry: false });
+  });
+
+  it('enqueues meta.jobs with runNow, runIn and runAt, and refuses bad units and payloads', async () => {
+    const requests: Array<{ name: string; payload: unknown; runAt: number }> = [];
+    const app = await compileApp({
+      'plugin.json': JSON.stringify({ name: 'jobs' }),
+      'index.js': `export async function processEvent(e, { jobs }) {
+          if (e.event === 'now') await jobs.ping({ id: 1 }).runNow()
+          if (e.event === 'in') await jobs.ping({ id: 2 }).runIn(2, 'hours')
+          if (e.event === 'at') await jobs.ping({ id: 3 }).runAt(new Date(Date.UTC(2030, 0, 1)))
+          if (e.event === 'unit') jobs.ping({}).runIn(1, 'fortnights')
+          if (e.event === 'cycle') { const a = {}; a.a = a; jobs.ping(a).runNow() }
+          return e
+        }`,
+    });
+    const vm = await createAppVm({
+      instanceId: 1, name: 'jobs', code: app.code, config: {}, onLog: () => {},
+      enqueueJob: async (request) => {
+        await new Promise((done) => setTimeout(done, 5)); // settles later, as Redis does
+        requests.push(request);
+      },
+    });
+    const before = Date.now();
+    const outcomes = await vm.processEventBatch([event('now'), event('in'), event('at'), event('unit'), event('cycle')]);
+    expect(outcomes.slice(0, 3).map((o) => o.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(outcomes[3]).toMatchObject({ status: 'error', error: expect.stringContaining('unknown unit "fortnights"') });
+    expect(outcomes[4]).toMatchObject({ status: 'error', error: expect.stringMatching(/circular|cyclic/i) });
+    expect(requests.map((r) => [r.name, r.payload])).toEqual([['ping', { id: 1 }], ['ping', { id: 2 }], ['ping', { id: 3 }]]);
+    expect(requests[0]!.runAt).toBeGreaterThanOrEqual(before);
+    expect(requests[1]!.runAt - before).toBeGreaterThanOrEqual(2 * 3600_000);
+    expect(requests[2]!.runAt).toBe(Date.UTC(2030, 0, 1));
+    vm.dispose();
+  });
+
+  it('fails meta.jobs clearly where no jobs queue exists, and frees pending host calls on dispose', async () => {
+    const { vm } = await vmFor({ 'index.js': "export async function processEvent(e, { jobs }) { await jobs.ping({}).runNow(); return e }" });
+    expect(await processOne(vm, event())).toMatchObject({ status: 'error', error: expect.stringContaining('meta.jobs is not available here') });
+    const app = await compileApp({ 'plugin.json': JSON.stringify({ name: 'hang' }), 'index.js': "export function processEvent(e, { jobs }) { jobs.ping({}).runNow(); return e }" });
+    const hanging = await createAppVm({ instanceId: 2, name: 'hang', code: app.code, config: {}, onLog: () => {}, enqueueJob: () => new Promise(() => {}) });
+    expect(await processOne(hanging, event())).toMatchObject({ status: 'ok' });
+    expect(() => hanging.dispose()).not.toThrow();
   });
 
   it('rejects setup when setupPlugin throws, and runs teardownPlugin then disposes cleanly', async () => {

@@ -1,4 +1,5 @@
 import type { AppCapability, AppConfig, AppInstance, AppRecord, AppSource, PluginJson } from '@sluice/core';
+import { StoreInputError } from './errors';
 import { fromJson, toIso, toJson, toNumber, type Queryable, type Row } from './sql';
 
 const APP_COLUMNS = `id, name, version_hash, plugin_json, source, code, capabilities, created_at`;
@@ -42,8 +43,8 @@ export async function listApps(db: Queryable): Promise<AppRecord[]> {
 
 // An instance's name and capabilities are its app's, joined in rather than copied, so they can
 // never disagree with the code the instance runs.
-const INSTANCE_SELECT = `SELECT i.id, i.project_id, i.app_id, a.name, a.capabilities, i."order", i.enabled, i.config
-  FROM app_instances i JOIN apps a ON a.id = i.app_id`;
+const INSTANCE_COLUMNS = `i.id, i.project_id, i.app_id, a.name, a.capabilities, i."order", i.enabled, i.config`;
+const INSTANCE_SELECT = `SELECT ${INSTANCE_COLUMNS} FROM app_instances i JOIN apps a ON a.id = i.app_id`;
 
 function toInstance(row: Row): AppInstance {
   return {
@@ -71,8 +72,7 @@ export async function createInstance(
                $5::boolean)
        RETURNING *
      )
-     SELECT i.id, i.project_id, i.app_id, a.name, a.capabilities, i."order", i.enabled, i.config
-     FROM ins i JOIN apps a ON a.id = i.app_id`,
+     SELECT ${INSTANCE_COLUMNS} FROM ins i JOIN apps a ON a.id = i.app_id`,
     [input.projectId, input.appId, toJson(input.config), input.order ?? null, input.enabled ?? true],
   );
   return toInstance(rows[0]!);
@@ -90,6 +90,59 @@ export async function listInstances(db: Queryable, projectId: string): Promise<A
 
 export async function listAllInstances(db: Queryable): Promise<AppInstance[]> {
   return (await db.query(`${INSTANCE_SELECT} ORDER BY i.project_id, i."order", i.id`)).map(toInstance);
+}
+
+/** Changes only the fields given; null when no such instance in that project. */
+export async function updateInstance(
+  db: Queryable,
+  projectId: string,
+  id: number,
+  changes: { enabled?: boolean; config?: AppConfig },
+): Promise<AppInstance | null> {
+  const rows = await db.query(
+    `WITH upd AS (
+       UPDATE app_instances
+       SET enabled = COALESCE($3::boolean, enabled), config = COALESCE($4::jsonb, config)
+       WHERE project_id = $1::text AND id = $2::int
+       RETURNING *
+     )
+     SELECT ${INSTANCE_COLUMNS} FROM upd i JOIN apps a ON a.id = i.app_id`,
+    [projectId, id, changes.enabled ?? null, changes.config === undefined ? null : toJson(changes.config)],
+  );
+  return rows[0] ? toInstance(rows[0]) : null;
+}
+
+/**
+ * Caller runs this in a transaction. The list must name each of the project's instances exactly
+ * once: a partial list would leave the others' orders colliding with the new ones. The rows are
+ * locked first, so an instance deleted concurrently cannot slip between the check and the update
+ * (one created concurrently gets max + 1 and simply comes last).
+ */
+export async function setInstanceOrder(db: Queryable, projectId: string, instanceIds: number[]): Promise<AppInstance[]> {
+  const rows = await db.query(`SELECT id FROM app_instances WHERE project_id = $1::text ORDER BY id FOR NO KEY UPDATE`, [projectId]);
+  const existing = new Set(rows.map((row) => toNumber(row.id)));
+  const seen = new Set<number>();
+  const duplicate = new Set<number>();
+  for (const id of instanceIds) (seen.has(id) ? duplicate : seen).add(id);
+  const unknown = [...seen].filter((id) => !existing.has(id));
+  const missing = [...existing].filter((id) => !seen.has(id));
+  const problems = [
+    duplicate.size > 0 ? `duplicate ids ${[...duplicate].join(', ')}` : '',
+    unknown.length > 0 ? `unknown ids ${unknown.join(', ')}` : '',
+    missing.length > 0 ? `missing ids ${missing.join(', ')}` : '',
+  ].filter(Boolean);
+  if (problems.length > 0) {
+    throw new StoreInputError(
+      `the order must list each instance of project ${JSON.stringify(projectId)} exactly once: ${problems.join('; ')}`,
+    );
+  }
+  await db.execute(
+    `UPDATE app_instances SET "order" = r.n
+     FROM unnest($2::int[]) WITH ORDINALITY AS r(id, n)
+     WHERE app_instances.project_id = $1::text AND app_instances.id = r.id`,
+    [projectId, instanceIds],
+  );
+  return listInstances(db, projectId);
 }
 
 /** Caller runs this in a transaction: the instance and its logs go together. */

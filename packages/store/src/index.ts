@@ -7,6 +7,7 @@ import type {
   Project,
   StoredEvent,
 } from '@sluice/core';
+import type { DeadLetter, DeadLetterInput } from './dead-letters';
 import { createPGliteSql } from './pglite';
 import { createPostgresSql } from './postgres';
 import { SqlStore } from './sql-store';
@@ -41,7 +42,18 @@ export interface Store {
   /** Ordered by order, then id. */
   listInstances(projectId: string): Promise<AppInstance[]>;
   listAllInstances(): Promise<AppInstance[]>;
-  /** Also deletes the instance's logs. False when no such instance in that project. */
+  /**
+   * Changes only the fields given; returns the instance as getInstance would, or null when no
+   * such instance in that project.
+   */
+  updateInstance(projectId: string, id: number, changes: { enabled?: boolean; config?: AppConfig }): Promise<AppInstance | null>;
+  /**
+   * In one transaction sets each instance's order to its position (1-based) in `instanceIds`,
+   * then returns listInstances(projectId). Throws StoreInputError, changing nothing, unless the
+   * list holds each of the project's instance ids exactly once.
+   */
+  setInstanceOrder(projectId: string, instanceIds: number[]): Promise<AppInstance[]>;
+  /** Also deletes the instance's logs and dead letters. False when no such instance in that project. */
   deleteInstance(projectId: string, id: number): Promise<boolean>;
   /** Idempotent by uuid; returns the number of rows actually inserted. */
   insertEvents(projectId: string, events: PluginEvent[]): Promise<number>;
@@ -51,6 +63,20 @@ export interface Store {
   appendLogs(entries: Array<AppLogEntry & { instanceId: number; projectId: string }>): Promise<void>;
   /** Newest first. */
   listLogs(instanceId: number, options: { limit: number }): Promise<AppLogEntry[]>;
+  /**
+   * All entries in one transaction, keeping their order in the ids. Entries whose instance no
+   * longer exists in their project (deleted while the delivery was retried) are dropped, as
+   * appendLogs drops such lines.
+   */
+  addDeadLetters(entries: DeadLetterInput[]): Promise<void>;
+  /** Oldest first (id asc); with afterId, only ids above it (for paging). `ids: []` matches none. */
+  listDeadLetters(
+    projectId: string,
+    options: { instanceId?: number; ids?: number[]; limit: number; afterId?: number },
+  ): Promise<DeadLetter[]>;
+  countDeadLetters(projectId: string, options: { instanceId?: number; ids?: number[] }): Promise<number>;
+  /** Deletes those of `ids` that belong to the project; returns how many were deleted. */
+  deleteDeadLetters(projectId: string, ids: number[]): Promise<number>;
 }
 
 export interface StoreOptions {
@@ -77,6 +103,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   return store;
 }
 
+export type { DeadLetter, DeadLetterInput } from './dead-letters';
+export { StoreInputError } from './errors';
 export { MIGRATIONS } from './migrations';
 export { createTestStore, pgliteTemplateDir } from './testing';
 export * from './log-sink';

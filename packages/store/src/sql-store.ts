@@ -1,5 +1,7 @@
 import type { AppConfig, AppLogEntry, AppRecord, PluginEvent } from '@sluice/core';
 import * as apps from './apps';
+import * as deadLetters from './dead-letters';
+import type { DeadLetterFilter, DeadLetterInput } from './dead-letters';
 import * as events from './events';
 import type { Store } from './index';
 import { migrate } from './migrations';
@@ -74,8 +76,19 @@ export class SqlStore implements Store {
   listAllInstances() {
     return apps.listAllInstances(this.sql);
   }
+  updateInstance(projectId: string, id: number, changes: { enabled?: boolean; config?: AppConfig }) {
+    return apps.updateInstance(this.sql, projectId, id, changes);
+  }
+  setInstanceOrder(projectId: string, instanceIds: number[]) {
+    return this.sql.transaction((tx) => apps.setInstanceOrder(tx, projectId, instanceIds));
+  }
   deleteInstance(projectId: string, id: number) {
-    return this.sql.transaction((tx) => apps.deleteInstance(tx, projectId, id));
+    // The instance, its logs and its dead letters go together.
+    return this.sql.transaction(async (tx) => {
+      if (!(await apps.deleteInstance(tx, projectId, id))) return false;
+      await deadLetters.deleteInstanceDeadLetters(tx, projectId, id);
+      return true;
+    });
   }
 
   insertEvents(projectId: string, batch: PluginEvent[]) {
@@ -93,5 +106,21 @@ export class SqlStore implements Store {
   }
   listLogs(instanceId: number, options: { limit: number }) {
     return events.listLogs(this.sql, instanceId, options);
+  }
+
+  async addDeadLetters(entries: DeadLetterInput[]) {
+    if (entries.length === 0) return;
+    // More than one chunk means more than one INSERT: a transaction keeps the batch whole.
+    if (entries.length <= events.INSERT_CHUNK) return deadLetters.addDeadLetters(this.sql, entries);
+    return this.sql.transaction((tx) => deadLetters.addDeadLetters(tx, entries));
+  }
+  listDeadLetters(projectId: string, options: DeadLetterFilter & { limit: number; afterId?: number }) {
+    return deadLetters.listDeadLetters(this.sql, projectId, options);
+  }
+  countDeadLetters(projectId: string, options: DeadLetterFilter) {
+    return deadLetters.countDeadLetters(this.sql, projectId, options);
+  }
+  deleteDeadLetters(projectId: string, ids: number[]) {
+    return deadLetters.deleteDeadLetters(this.sql, projectId, ids);
   }
 }

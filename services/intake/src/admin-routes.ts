@@ -1,14 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppInstance } from '@sluice/core';
+import type { QueueProducer } from '@sluice/queues';
 import type { Store } from '@sluice/store';
 import { requireAdminToken } from './admin-auth';
-import { readInstanceId, readLimit } from './admin-params';
+import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-lookup';
+import { readLimit } from './admin-params';
 import { installApp, readInstallRequest } from './app-install';
-import { notFound } from './errors';
+import { deadLetterRoutes } from './dead-letter-routes';
+import { instanceRoutes } from './instance-routes';
 
 export interface AdminDeps {
   store: Store;
   adminToken: string;
+  /** Replayed dead letters go back onto the deliver queues. */
+  producer: QueueProducer;
   /** Tells every process that a project's pipeline changed. */
   pipelineChanged: (projectId: string) => Promise<void>;
 }
@@ -17,28 +21,17 @@ type ProjectParams = { projectId: string };
 type InstanceParams = ProjectParams & { instanceId: string };
 type LimitQuery = { limit?: string };
 
-/** The instance as the admin API shows it. */
-function instanceView(instance: AppInstance) {
-  const { id, appId, name, capabilities, order, enabled } = instance;
-  return { id, appId, name, capabilities, order, enabled };
-}
-
-/** The admin API under /api: projects, apps, app logs and stored events. */
+/** The admin API under /api: projects, apps and their instances, app logs, stored events, dead letters. */
 export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { store } = deps;
   app.addHook('preHandler', requireAdminToken(deps.adminToken));
 
-  async function project(projectId: string) {
-    const found = await store.getProject(projectId);
-    if (!found) throw notFound(`project "${projectId}"`);
-    return found;
-  }
-
-  async function instanceOf(projectId: string, rawInstanceId: string) {
-    const instance = await store.getInstance(readInstanceId(rawInstanceId));
-    if (!instance || instance.projectId !== projectId) throw notFound(`app instance ${rawInstanceId} of project "${projectId}"`);
-    return instance;
-  }
+  const project = (projectId: string) => projectOrNotFound(store, projectId);
+  const instanceOf = (projectId: string, rawInstanceId: string) => instanceOrNotFound(store, projectId, rawInstanceId);
+  // The options fastify passed in carry this plugin's `/api` prefix: the children must not add it again.
+  const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged };
+  await app.register(instanceRoutes, childDeps);
+  await app.register(deadLetterRoutes, childDeps);
 
   app.get('/projects', async () => {
     const projects = await store.listProjects();

@@ -1,6 +1,7 @@
 import type { AppInstance, AppSource } from '@sluice/core';
 import { AppSourceError, applyConfigDefaults, compileApp } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
+import { invalidField as invalid, isRecord, readConfigValues } from './admin-body';
 import { ApiError } from './errors';
 
 export interface InstallRequest {
@@ -8,14 +9,6 @@ export interface InstallRequest {
   config: Record<string, string>;
   order: number | undefined;
   enabled: boolean | undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function invalid(message: string, field: string): ApiError {
-  return new ApiError(400, 'invalid_request', message, { field });
 }
 
 /** Checks the install body's shape, naming the first field that is wrong. */
@@ -28,14 +21,7 @@ export function readInstallRequest(body: unknown): InstallRequest {
   for (const [file, content] of Object.entries(source)) {
     if (typeof content !== 'string') throw invalid(`"source.${file}" must be a string`, `source.${file}`);
   }
-  if (!isRecord(config)) throw invalid('"config" must be an object', 'config');
-  const configValues: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config)) {
-    if (!['string', 'number', 'boolean'].includes(typeof value)) {
-      throw invalid(`"config.${key}" must be a string, number or boolean`, `config.${key}`);
-    }
-    configValues[key] = String(value);
-  }
+  const configValues = readConfigValues(config);
   if (order !== undefined && !Number.isInteger(order)) throw invalid('"order" must be an integer', 'order');
   if (enabled !== undefined && typeof enabled !== 'boolean') throw invalid('"enabled" must be true or false', 'enabled');
   return { source: source as AppSource, config: configValues, order: order as number | undefined, enabled: enabled as boolean | undefined };
@@ -56,9 +42,12 @@ export async function installApp(store: Store, projectId: string, request: Insta
     });
     return await store.createInstance({ projectId, appId: app.id, config, order: request.order, enabled: request.enabled });
   } catch (error) {
-    if (error instanceof AppSourceError) {
-      throw new ApiError(400, 'invalid_app', error.message, { file: error.file, ...(error.field && { field: error.field }) });
-    }
-    throw error;
+    throw asInvalidApp(error);
   }
+}
+
+/** An AppSourceError (bad file, missing required config…) as the 400 that names file and field. */
+export function asInvalidApp(error: unknown): unknown {
+  if (!(error instanceof AppSourceError)) return error;
+  return new ApiError(400, 'invalid_app', error.message, { file: error.file, ...(error.field && { field: error.field }) });
 }

@@ -51,7 +51,7 @@ export async function createIntake(options: IntakeOptions): Promise<Intake> {
   );
   await app.register(healthRoutes, { metrics, checks: options.checks });
   await app.register(captureRoutes, { committer, projectByToken: (token) => tokens.get(token), metrics, maxBodyBytes: config.maxBodyBytes });
-  await app.register(adminRoutes, { prefix: '/api', store, adminToken: options.adminToken, pipelineChanged: options.pipelineChanged });
+  await app.register(adminRoutes, { prefix: '/api', store, producer, adminToken: options.adminToken, pipelineChanged: options.pipelineChanged });
 
   return {
     app,

@@ -1,83 +1,59 @@
-import type { Job } from 'bullmq';
-import { isDestination, stageLabel, type Logger, type PipelineCache, type SluiceConfig } from '@sluice/core';
-import type { SluiceMetrics } from '@sluice/metrics';
-import {
-  STORE_QUEUE,
-  workerSetFor,
-  deliverJobId,
-  deliverQueue,
-  type DeliverJob,
-  type PipelineJob,
-  type QueueProducer,
-} from '@sluice/queues';
-import type { AppVmPool } from '@sluice/sandbox';
-import type { Store } from '@sluice/store';
-import type { Redis } from 'ioredis';
+import { isDestination, type AppLogEntry } from '@sluice/core';
+import { JOBS_QUEUE, SCHEDULES_QUEUE, STORE_QUEUE, deliverQueue, workerSetFor } from '@sluice/queues';
+import type { LogSink } from '@sluice/store';
+import { appJobProcessor } from './app-jobs';
+import type { RunnerContext } from './context';
+import { Delivery } from './delivery';
+import { Schedules } from './schedules';
+import { storeProcessor } from './store-batch';
 
-export interface RunnerOptions {
-  config: SluiceConfig;
-  store: Store;
-  connection: Redis;
-  producer: QueueProducer;
-  pipelines: PipelineCache;
-  pool: AppVmPool;
-  metrics: SluiceMetrics;
-  logger: Logger;
-}
+export type RunnerOptions = Omit<RunnerContext, 'appLog'> & { logSink: LogSink };
 
 export interface Runner {
+  /** Serves deliver queues of apps installed since, and syncs the schedulers with the instances. */
   refresh(): Promise<void>;
+  /** Sends what a project's instances have buffered for exportEvents (before they are reloaded). */
+  flushProject(projectId: string): Promise<void>;
+  /** Stops taking jobs, flushes the export buffers and waits for the running jobs to finish. */
   close(): Promise<void>;
 }
 
 /**
- * Serves the `store` queue (idempotent insert, then one deliver job per destination instance) and
- * the `deliver-<app>` queues (onEvent per event). Retries with PostHog's RetryError semantics,
- * dead letters, exportEvents, jobs and schedules deepen this in the runner's own issue.
+ * The runner: the `store` queue (idempotent insert, then deliver jobs), the `deliver-<app>` queues
+ * (onEvent / exportEvents with retries and dead letters), the `jobs` queue (meta.jobs) and the
+ * `schedules` queue (runEvery*, produced by BullMQ job schedulers).
  */
 export async function startRunner(options: RunnerOptions): Promise<Runner> {
-  const { config, store, producer, pipelines, pool, metrics, logger } = options;
-  const workers = workerSetFor(config, options.connection, logger, producer);
-
-  async function storeBatch(job: Job<PipelineJob>): Promise<void> {
-    const { batchId, projectId } = job.data;
-    const destinations = await pipelines.destinations(projectId);
-    // PostHog lists the apps that will get the event through onEvent/exportEvents as deferred.
-    const deferred = destinations.map((destination) => stageLabel(destination.name, destination.id));
-    const events = deferred.length
-      ? job.data.events.map((event) => ({ ...event, properties: { ...event.properties, $plugins_deferred: deferred } }))
-      : job.data.events;
-    const inserted = await store.insertEvents(projectId, events);
-    metrics.eventsStored.inc({ project: projectId }, inserted);
-    metrics.duplicatesSkipped.inc({ project: projectId }, events.length - inserted);
-    // All events are delivered, also those already stored: a retry after a crash between insert
-    // and enqueue must still deliver them (at-least-once).
-    for (const destination of destinations) {
-      const deliver: DeliverJob = { batchId, projectId, instanceId: destination.id, events };
-      await producer.add(deliverQueue(destination.appId), deliver, deliverJobId(batchId, destination.id));
-    }
-  }
-
-  async function deliverBatch(job: Job<DeliverJob>): Promise<void> {
-    const { instanceId, events } = job.data;
-    const delivered = await pool.use(instanceId, async (vm, instance) => {
-      if (!vm.capabilities.includes('onEvent')) return;
-      const labels = { app: instance.name, instance: String(instance.id) };
-      for (const event of events) {
-        const result = await vm.onEvent(event);
-        metrics.onEventCalls.inc({ ...labels, outcome: result.ok ? 'ok' : 'error' });
-      }
-    });
-    if (delivered === null) logger.warn({ instanceId }, 'destination instance no longer exists; batch skipped');
-  }
+  const { logSink, ...rest } = options;
+  const context: RunnerContext = {
+    ...rest,
+    appLog: (instance, level: AppLogEntry['level'], message) => logSink.add(instance, { timestamp: new Date().toISOString(), level, message }),
+  };
+  const { config, store, logger } = context;
+  const workers = workerSetFor(config, options.connection, logger, options.producer);
+  const delivery = new Delivery(context);
+  const schedules = new Schedules(context);
 
   async function refresh(): Promise<void> {
     for (const app of await store.listApps()) {
-      if (isDestination(app.capabilities)) workers.ensure(deliverQueue(app.id), deliverBatch);
+      if (isDestination(app.capabilities)) {
+        workers.ensure(deliverQueue(app.id), delivery.process, { concurrency: config.deliverConcurrency });
+      }
     }
+    await schedules.sync();
   }
 
-  workers.ensure(STORE_QUEUE, storeBatch);
+  workers.ensure(STORE_QUEUE, storeProcessor(context));
+  workers.ensure(JOBS_QUEUE, appJobProcessor(context));
+  workers.ensure(SCHEDULES_QUEUE, schedules.process);
   await refresh();
-  return { refresh, close: () => workers.close() };
+  return {
+    refresh,
+    flushProject: (projectId) => delivery.buffers.flushProject(projectId),
+    close: async () => {
+      const closing = workers.close();
+      await delivery.buffers.close();
+      await closing;
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CliError, adminRequest } from '../admin-client';
 import { readAppDir } from '../read-app-dir';
+import { printTable } from '../table';
 
 interface InstanceView {
   id: number;
@@ -23,9 +24,7 @@ function parseConfig(pairs: string[]): Record<string, string> {
 
 function printInstances(instances: InstanceView[], out: NodeJS.WritableStream): void {
   const rows = instances.map((i) => [String(i.id), String(i.order), i.name, i.enabled ? 'yes' : 'no', i.capabilities.join(',')]);
-  const table = [['ID', 'ORDER', 'NAME', 'ENABLED', 'CAPABILITIES'], ...rows];
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  for (const row of table) out.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`);
+  printTable(['ID', 'ORDER', 'NAME', 'ENABLED', 'CAPABILITIES'], rows, out);
 }
 
 /** `sluice apps install <dir> [--project P] [--config k=v …] [--order N] [--json]` and `sluice apps list`. */

@@ -42,6 +42,7 @@ export async function serve(config: SluiceConfig, roles: Role[], options: { star
     }
     if (roles.includes('runner')) {
       const runner = await startRunner({ ...runtime, connection: runtime.redis });
+      runtime.beforeReload.push((projectId) => runner.flushProject(projectId));
       runtime.onPipelineChange.push(() => runner.refresh());
       closers.push(() => runner.close());
     }

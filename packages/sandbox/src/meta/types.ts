@@ -1,9 +1,19 @@
 import type { QuickJSContext } from 'quickjs-emscripten-core';
 import type { AppLogEntry } from '@sluice/core';
 
+/** A job an app asked for with `meta.jobs.<name>(payload).runAt(…)`. */
+export interface JobRequest {
+  name: string;
+  payload: unknown;
+  /** Epoch milliseconds; now or earlier means at once. */
+  runAt: number;
+}
+
 export interface MetaContext {
   config: Record<string, string>;
   onLog: (entry: AppLogEntry) => void;
+  /** Puts a job on the jobs queue; absent where there is none (then meta.jobs fails with a clear error). */
+  enqueueJob?: (request: JobRequest) => Promise<void>;
 }
 
 /**

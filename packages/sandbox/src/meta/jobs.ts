@@ -1,0 +1,57 @@
+import { exposeHostFunction, newAsyncHostFunction } from './host-async';
+import type { MetaCapability } from './types';
+
+/** A job payload is stored in Redis with the job: keep it to what a job needs, not a data dump. */
+export const MAX_JOB_PAYLOAD_BYTES = 1024 * 1024;
+
+/**
+ * `meta.jobs.<name>(payload).runNow() | runIn(n, unit) | runAt(date)`: enqueues a job that the
+ * runner executes later by calling the app's `jobs.<name>(payload, meta)`. The returned promise
+ * resolves once the job is in Redis. Units match PostHog's (milliseconds … years, singular or
+ * plural); months, quarters and years are calendar months, like luxon's `plus` that PostHog uses.
+ */
+export const jobsMeta: MetaCapability = {
+  name: 'jobs',
+  install(vm, context) {
+    const enqueue = newAsyncHostFunction(vm, '__host_enqueue_job', async ([name = '', payload = '{}', runAt = '0']) => {
+      if (!context.enqueueJob) throw new Error('meta.jobs is not available here: jobs run only inside Sluice services');
+      if (payload.length > MAX_JOB_PAYLOAD_BYTES) {
+        throw new Error(`the payload of job "${name}" is ${payload.length} bytes; at most ${MAX_JOB_PAYLOAD_BYTES} are allowed`);
+      }
+      await context.enqueueJob({ name, payload: JSON.parse(payload) as unknown, runAt: Number(runAt) });
+      return undefined;
+    });
+    exposeHostFunction(vm, '__host_enqueue_job', enqueue);
+  },
+  shim: () => String.raw`
+    (function () {
+      const enqueue = globalThis.__host_enqueue_job;
+      delete globalThis.__host_enqueue_job;
+      const stringify = JSON.stringify;
+      const MS = { millisecond: 1, second: 1e3, minute: 6e4, hour: 36e5, day: 864e5, week: 6048e5 };
+      const MONTHS = { month: 1, quarter: 3, year: 12 };
+      const later = (n, unit) => {
+        if (typeof n !== 'number' || !isFinite(n) || n < 0) throw new TypeError('runIn: expected a number of ' + unit + ' >= 0, got ' + n);
+        const key = String(unit).toLowerCase().replace(/s$/, '');
+        if (MS[key]) return Date.now() + n * MS[key];
+        if (MONTHS[key]) { const date = new Date(); date.setUTCMonth(date.getUTCMonth() + n * MONTHS[key]); return date.getTime(); }
+        throw new TypeError('runIn: unknown unit "' + unit + '": use milliseconds, seconds, minutes, hours, days, weeks, months, quarters or years');
+      };
+      const job = (name) => (payload) => {
+        const json = stringify(payload === undefined ? {} : payload);
+        if (json === undefined) throw new TypeError('the payload of job "' + name + '" is not JSON-serializable');
+        const run = (at) => enqueue(name, json, String(at));
+        return {
+          runNow: () => run(Date.now()),
+          runIn: (n, unit) => run(later(n, unit)),
+          runAt: (date) => {
+            const at = new Date(date).getTime();
+            if (isNaN(at)) throw new TypeError('runAt: invalid date ' + String(date));
+            return run(at);
+          },
+        };
+      };
+      meta.jobs = new Proxy({}, { get: (target, name) => (typeof name === 'string' ? job(name) : undefined) });
+    })();
+  `,
+};

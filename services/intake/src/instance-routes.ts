@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import { applyConfigDefaults } from '@sluice/sandbox';
+import { StoreInputError } from '@sluice/store';
+import { invalidField, readBodyObject, readConfigValues, readPositiveIntArray } from './admin-body';
+import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-lookup';
+import type { AdminDeps } from './admin-routes';
+import { asInvalidApp } from './app-install';
+import { notFound } from './errors';
+
+type ProjectParams = { projectId: string };
+type InstanceParams = ProjectParams & { instanceId: string };
+
+/**
+ * Changing a project's instances: enable/disable and reconfigure one, reorder the chain. Each
+ * change is published, so every process reloads the project within moments (teardownPlugin on the
+ * old VM, setupPlugin on the new one); events already in flight keep the route they were given.
+ */
+export async function instanceRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { store } = deps;
+
+  app.patch<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId', async (request) => {
+    const instance = await instanceOrNotFound(store, request.params.projectId, request.params.instanceId);
+    const body = readBodyObject(request.body, '"enabled" and/or "config"');
+    const changes: { enabled?: boolean; config?: Record<string, string> } = {};
+    if (body.enabled !== undefined) {
+      if (typeof body.enabled !== 'boolean') throw invalidField('"enabled" must be true or false', 'enabled');
+      changes.enabled = body.enabled;
+    }
+    if (body.config !== undefined) {
+      const app = await store.getApp(instance.appId);
+      if (!app) throw notFound(`app ${instance.appId}`);
+      try {
+        // The whole config is replaced, as in PostHog: defaults fill what is not given.
+        changes.config = applyConfigDefaults(app.pluginJson, readConfigValues(body.config));
+      } catch (error) {
+        throw asInvalidApp(error);
+      }
+    }
+    const updated = await store.updateInstance(instance.projectId, instance.id, changes);
+    if (!updated) throw notFound(`app instance ${instance.id} of project "${instance.projectId}"`);
+    await deps.pipelineChanged(instance.projectId);
+    return instanceView(updated);
+  });
+
+  app.put<{ Params: ProjectParams }>('/projects/:projectId/apps/order', async (request) => {
+    const { id } = await projectOrNotFound(store, request.params.projectId);
+    const body = readBodyObject(request.body, '"order": [instance ids, first to last]');
+    const order = readPositiveIntArray(body.order, 'order');
+    try {
+      const instances = await store.setInstanceOrder(id, order);
+      await deps.pipelineChanged(id);
+      return { results: instances.map(instanceView) };
+    } catch (error) {
+      if (error instanceof StoreInputError) throw invalidField(error.message, 'order');
+      throw error;
+    }
+  });
+}

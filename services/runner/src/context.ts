@@ -1,0 +1,29 @@
+import type { AppInstance, AppLogEntry, Logger, PipelineCache, SluiceConfig } from '@sluice/core';
+import type { SluiceMetrics } from '@sluice/metrics';
+import type { QueueProducer } from '@sluice/queues';
+import type { AppVmPool } from '@sluice/sandbox';
+import type { Store } from '@sluice/store';
+import type { Redis } from 'ioredis';
+
+/** What the runner's parts share. */
+export interface RunnerContext {
+  config: SluiceConfig;
+  store: Store;
+  connection: Redis;
+  producer: QueueProducer;
+  pipelines: PipelineCache;
+  pool: AppVmPool;
+  metrics: SluiceMetrics;
+  logger: Logger;
+  /** Writes a line to an instance's app logs (what the app's author reads), as the sandbox does for console.*. */
+  appLog: (instance: AppInstance, level: AppLogEntry['level'], message: string) => void;
+}
+
+export function instanceLabels(instance: AppInstance): { app: string; instance: string } {
+  return { app: instance.name, instance: String(instance.id) };
+}
+
+/** "5 s", "1.5 s", "80 ms": delays as the app logs show them. */
+export function formatDelay(ms: number): string {
+  return ms >= 1000 ? `${Number((ms / 1000).toFixed(1))} s` : `${ms} ms`;
+}
