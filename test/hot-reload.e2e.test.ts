@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admin, appLogs, capture, install, sampleEvents, storedEvents } from './helpers/api';
+import { startCluster, type Cluster } from './helpers/cluster';
+import { startSluice, waitFor, type RunningSluice } from './helpers/services';
+
+const TOTAL = 10_000;
+const PER_REQUEST = 100;
+
+describe('hot reload: admin changes reach every service without a restart (sluice start)', () => {
+  let sluice: RunningSluice;
+
+  beforeAll(async () => {
+    sluice = await startSluice();
+  });
+  afterAll(async () => sluice?.stop());
+
+  it('reorders two stages while 10k events flow: each event sees one whole order, none is lost', async () => {
+    const a = await install(sluice.url, 'test/fixtures/apps/chain-recorder', { label: 'A' });
+    const b = await install(sluice.url, 'test/fixtures/apps/chain-recorder', { label: 'B' });
+    const events = sampleEvents(TOTAL);
+    const sentAt = new Map<string, number>();
+    let reorderedAt = 0;
+    for (let i = 0; i < TOTAL; i += PER_REQUEST) {
+      if (i === TOTAL / 2) {
+        const reordered = await admin(sluice.url, 'PUT', '/api/projects/default/apps/order', { order: [b.id, a.id] });
+        expect(reordered.status).toBe(200);
+        expect(reordered.body.results.map((instance: any) => instance.id)).toEqual([b.id, a.id]);
+        reorderedAt = Date.now();
+      }
+      const slice = events.slice(i, i + PER_REQUEST);
+      await capture(sluice.url, slice);
+      for (const event of slice) sentAt.set(event.uuid, Date.now());
+    }
+    const stored = await waitFor('all 10k events stored', async () => {
+      const rows = await storedEvents(sluice.url, TOTAL);
+      return rows.length >= TOTAL && rows;
+    }, 120_000, 500);
+    expect(new Set(stored.map((event) => event.uuid))).toEqual(new Set(events.map((event) => event.uuid)));
+    const orders = new Map<string, number>();
+    for (const event of stored) {
+      const trail = (event.properties.trail as string[]).join('');
+      orders.set(trail, (orders.get(trail) ?? 0) + 1);
+      // Sent 2 s after the reorder was acknowledged: the new order, everywhere.
+      if (sentAt.get(event.uuid)! - reorderedAt > 2000 && reorderedAt > 0) expect(trail).toBe('BA');
+    }
+    expect([...orders.keys()].sort()).toEqual(['AB', 'BA']);
+    expect(orders.get('AB')).toBeGreaterThanOrEqual(TOTAL / 2);
+  });
+
+  it('runs setupPlugin before the first call and teardownPlugin on reconfigure, disable and remove', async () => {
+    const app = await install(sluice.url, 'test/fixtures/apps/lifecycle', { label: 'one' });
+    const path = `/api/projects/default/apps/${app.id}`;
+    const messages = async () => (await appLogs(sluice.url, app.id)).map((line) => line.message.replace(/ [0-9a-f-]{36}$/, ''));
+    const until = (what: string[]) => waitFor(what.join(' → '), async () => {
+      const seen = await messages();
+      return what.every((message, index) => seen[index] === message) && seen;
+    }, 10_000);
+
+    await capture(sluice.url, sampleEvents(1));
+    await until(['setup one', 'event one']);
+    expect((await admin(sluice.url, 'PATCH', path, { config: { label: 'two' } })).status).toBe(200);
+    await until(['setup one', 'event one', 'teardown one']);
+    await capture(sluice.url, sampleEvents(1));
+    await until(['setup one', 'event one', 'teardown one', 'setup two', 'event two']);
+    expect((await admin(sluice.url, 'PATCH', path, { enabled: false })).body).toMatchObject({ id: app.id, enabled: false });
+    await until(['setup one', 'event one', 'teardown one', 'setup two', 'event two', 'teardown two']);
+    // Disabled: it gets nothing more.
+    await capture(sluice.url, sampleEvents(1));
+    await new Promise((done) => setTimeout(done, 1000));
+    expect(await messages()).toHaveLength(6);
+  });
+
+  it('refuses an order that is not exactly the project\'s instances, naming the field', async () => {
+    const { body } = await admin(sluice.url, 'GET', '/api/projects/default/apps');
+    const ids = body.results.map((instance: any) => instance.id);
+    const missing = await admin(sluice.url, 'PUT', '/api/projects/default/apps/order', { order: ids.slice(1) });
+    expect(missing).toMatchObject({ status: 400, body: { error: 'invalid_request', details: { field: 'order' } } });
+    expect(missing.body.message).toMatch(/missing ids/);
+    const wrongType = await admin(sluice.url, 'PATCH', `/api/projects/default/apps/${ids[0]}`, { enabled: 'yes' });
+    expect(wrongType).toMatchObject({ status: 400, body: { details: { field: 'enabled' } } });
+  });
+});
+
+describe('a runner stopped with SIGTERM (separate processes, Postgres)', () => {
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+  });
+  afterAll(async () => cluster?.stop());
+
+  it('flushes exportEvents buffers, tears its apps down and exits 0', async () => {
+    const runner = await cluster.start('runner');
+    const lifecycle = await install(cluster.url, 'test/fixtures/apps/lifecycle');
+    // A 10-minute buffer: only the shutdown can flush it.
+    const exporter = await install(cluster.url, 'test/fixtures/apps/export-destination', { exportEventsBufferSeconds: '600' });
+    const events = sampleEvents(5);
+    await capture(cluster.url, events);
+    await waitFor('the onEvent calls', async () => (await appLogs(cluster.url, lifecycle.id)).length >= 6);
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    const db = await cluster.db();
+    try {
+      const { rows } = await db.query('SELECT instance_id, message FROM app_logs ORDER BY id');
+      expect(rows.filter((row) => row.instance_id === lifecycle.id).map((row) => row.message).at(-1)).toBe('teardown one');
+      const exported = rows.filter((row) => row.instance_id === exporter.id && row.message.startsWith('exported '));
+      expect(exported.flatMap((row) => row.message.slice('exported '.length).split(',')).sort()).toEqual(events.map((event) => event.uuid).sort());
+    } finally {
+      await db.end();
+    }
+  });
+});
