@@ -47,7 +47,7 @@ describe('hot reload: admin changes reach every service without a restart (sluic
     expect(orders.get('AB')).toBeGreaterThanOrEqual(TOTAL / 2);
   });
 
-  it('runs setupPlugin before the first call and teardownPlugin on reconfigure, disable and remove', async () => {
+  it('runs setupPlugin before the first call and teardownPlugin on reconfigure and disable', async () => {
     const app = await install(sluice.url, 'test/fixtures/apps/lifecycle', { label: 'one' });
     const path = `/api/projects/default/apps/${app.id}`;
     const messages = async () => (await appLogs(sluice.url, app.id)).map((line) => line.message.replace(/ [0-9a-f-]{36}$/, ''));
@@ -68,6 +68,21 @@ describe('hot reload: admin changes reach every service without a restart (sluic
     await capture(sluice.url, sampleEvents(1));
     await new Promise((done) => setTimeout(done, 1000));
     expect(await messages()).toHaveLength(6);
+  });
+
+  it('disables an instance whose setupPlugin fails, with the error in its logs (PostHog\'s rule)', async () => {
+    const broken = await install(sluice.url, 'test/fixtures/apps/broken-setup');
+    await capture(sluice.url, sampleEvents(3));
+    await waitFor('the instance to be disabled', async () => {
+      const { body } = await admin(sluice.url, 'GET', '/api/projects/default/apps');
+      return body.results.find((instance: any) => instance.id === broken.id)?.enabled === false;
+    }, 15_000);
+    const disabled = `setupPlugin of Broken Setup (${broken.id}) failed: missing API key; the instance is disabled`;
+    const logs = await waitFor('the reason in its logs', async () => {
+      const lines = await appLogs(sluice.url, broken.id);
+      return lines.some((line) => line.message === disabled) && lines;
+    });
+    expect(logs.some((line) => line.message.startsWith('event '))).toBe(false);
   });
 
   it('refuses an order that is not exactly the project\'s instances, naming the field', async () => {

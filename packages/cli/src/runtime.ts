@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { PipelineCache, createLogger, type Logger, type SluiceConfig } from '@sluice/core';
+import { PipelineCache, SETUP_RETRY_DELAYS_MS, createLogger, type Logger, type SluiceConfig } from '@sluice/core';
 import { SluiceMetrics } from '@sluice/metrics';
 import { randomUUID } from 'node:crypto';
 import {
@@ -72,6 +72,14 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
       const job: AppJob = { projectId: instance.projectId, instanceId: instance.id, name: request.name, payload: request.payload };
       await producer.add(JOBS_QUEUE, job, randomUUID(), { delay: Math.max(0, request.runAt - Date.now()) });
       metrics.appJobsEnqueued.inc({ app: instance.name, instance: String(instance.id), job: request.name });
+    },
+    setupRetryDelaysMs: SETUP_RETRY_DELAYS_MS.map((ms) => Math.round(ms * config.retryDelayScale)),
+    // PostHog's rule: an instance whose setupPlugin fails for good is disabled, the error in its logs.
+    onSetupFailure: async (instance, message) => {
+      logSink.add(instance, { timestamp: new Date().toISOString(), level: 'error', message: `${message}; the instance is disabled` });
+      await store.updateInstance(instance.projectId, instance.id, { enabled: false });
+      pipelines.invalidate(instance.projectId);
+      await bus.publish(instance.projectId);
     },
     logger,
   });

@@ -41,6 +41,11 @@ export interface AppVm {
 const ENTRY_POINTS = ['load', 'capabilities', 'call', 'processBatch', 'onEvent', 'exportEvents', 'runJob'] as const;
 type EntryPoint = (typeof ENTRY_POINTS)[number];
 
+/** Whether an app call failed with PostHog's RetryError (the app asks to be called again later). */
+export function isRetryError(error: unknown): boolean {
+  return error instanceof AppError && error.retry;
+}
+
 /** An error the app threw (as opposed to a limit the host enforced). */
 class AppError extends Error {
   override name = 'AppError';

@@ -1,5 +1,5 @@
 import type { AppInstance, AppLogEntry, AppRecord, Logger } from '@sluice/core';
-import { createAppVm, type AppVm } from './app-vm';
+import { createAppVm, isRetryError, type AppVm } from './app-vm';
 import type { SandboxLimits } from './limits';
 import type { JobRequest } from './meta';
 
@@ -14,6 +14,13 @@ export interface AppVmPoolOptions {
   onLog: (instance: AppInstance, entry: AppLogEntry) => void;
   /** Puts an app's `meta.jobs` request on the jobs queue. */
   enqueueJob?: (instance: AppInstance, request: JobRequest) => Promise<void>;
+  /**
+   * Waits before each retry of a setupPlugin that threw RetryError (PostHog: 5, 10, 20, 40, 80 s);
+   * none by default.
+   */
+  setupRetryDelaysMs?: readonly number[];
+  /** setupPlugin failed for good (another error, or RetryError past the last retry): PostHog disables the instance. */
+  onSetupFailure?: (instance: AppInstance, message: string) => Promise<void>;
   logger: Logger;
 }
 
@@ -127,13 +134,39 @@ export class AppVmPool {
       onLog: (log) => this.options.onLog(instance, log),
       ...(enqueueJob ? { enqueueJob: (request: JobRequest) => enqueueJob(instance, request) } : {}),
     });
-    try {
-      await vm.setup();
-    } catch (error) {
-      vm.dispose();
-      throw new AppSetupError(instance, `setupPlugin of ${app.name} (${instance.id}) failed: ${(error as Error).message}`, { cause: error });
-    }
+    await this.setUp(vm, instance, app, entry);
     return { vm, instance, app };
+  }
+
+  /** setupPlugin with PostHog's retries; calls for the instance wait meanwhile. */
+  private async setUp(vm: AppVm, instance: AppInstance, app: AppRecord, entry: PoolEntry): Promise<void> {
+    const delays = this.options.setupRetryDelaysMs ?? [];
+    for (let retries = 0; ; retries++) {
+      try {
+        await vm.setup();
+        return;
+      } catch (error) {
+        const delay = isRetryError(error) ? delays[retries] : undefined;
+        const message = (error as Error).message;
+        if (delay !== undefined && !entry.retired) {
+          this.options.onLog(instance, {
+            timestamp: new Date().toISOString(),
+            level: 'warn',
+            message: `setupPlugin: ${message}; retried in ${delay} ms (retry ${retries + 1} of ${delays.length})`,
+          });
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          continue;
+        }
+        vm.dispose();
+        const failure = new AppSetupError(instance, `setupPlugin of ${app.name} (${instance.id}) failed: ${message}`, { cause: error });
+        if (!entry.retired) {
+          await this.options.onSetupFailure?.(instance, failure.message).catch((cause: unknown) =>
+            this.options.logger.error({ err: cause, instanceId: instance.id }, 'could not disable an instance whose setupPlugin failed'),
+          );
+        }
+        throw failure;
+      }
+    }
   }
 
   private async retire(instanceId: number): Promise<void> {
