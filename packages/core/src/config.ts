@@ -20,6 +20,16 @@ export interface SluiceConfig {
   /** Port of /metrics for a stage worker or runner started on its own. */
   metricsPort: number;
   maxBodyBytes: number;
+  /** Largest body after gzip/deflate/base64/lz64 decoding (a gzip bomb stops here). */
+  maxDecodedBytes: number;
+  maxEventsPerRequest: number;
+  /** Per-project token bucket in Redis: events per second (0 = no limit) and burst size. */
+  rateLimitEventsPerSecond: number;
+  rateLimitBurst: number;
+  /** Intake answers 503 while the first queue of a project's route holds more waiting jobs than this (0 = never). */
+  backpressureWaitingJobs: number;
+  /** Proxies whose X-Forwarded-For is believed (fastify's trustProxy: addresses/CIDRs, a hop count, or true). */
+  trustedProxies: boolean | number | string[];
   /** Group commit: how long intake gathers concurrent requests of a project into one job. */
   batchWindowMs: number;
   batchMaxEvents: number;
@@ -62,6 +72,18 @@ function readNumber(env: Env, name: string, fallback: number, min: number, max: 
     throw new ConfigError(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** `SLUICE_TRUSTED_PROXIES`: empty (trust none), `true`, a hop count, or a comma-separated list of addresses/CIDRs. */
+function readTrustedProxies(env: Env): boolean | number | string[] {
+  const raw = (env.SLUICE_TRUSTED_PROXIES ?? '').trim();
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const bad = entries.find((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry));
+  if (bad) throw new ConfigError(`SLUICE_TRUSTED_PROXIES: "${bad}" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal`);
+  return entries;
 }
 
 function readUrl(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {
@@ -108,6 +130,12 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     metricsPort: readInt(env, 'SLUICE_METRICS_PORT', 9100, 0, 65535),
     // PostHog's capture accepts request bodies up to 20 MB.
     maxBodyBytes: readInt(env, 'SLUICE_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxDecodedBytes: readInt(env, 'SLUICE_MAX_DECODED_BYTES', 50 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
+    maxEventsPerRequest: readInt(env, 'SLUICE_MAX_EVENTS_PER_REQUEST', 10_000, 1, 1_000_000),
+    rateLimitEventsPerSecond: readNumber(env, 'SLUICE_RATE_LIMIT_EVENTS_PER_SECOND', 0, 0, 10_000_000),
+    rateLimitBurst: readInt(env, 'SLUICE_RATE_LIMIT_BURST', 0, 0, 100_000_000),
+    backpressureWaitingJobs: readInt(env, 'SLUICE_BACKPRESSURE_WAITING_JOBS', 5_000, 0, 10_000_000),
+    trustedProxies: readTrustedProxies(env),
     batchWindowMs: readInt(env, 'SLUICE_BATCH_WINDOW_MS', 5, 0, 10_000),
     batchMaxEvents: readInt(env, 'SLUICE_BATCH_MAX_EVENTS', 500, 1, 100_000),
     workerConcurrency: readInt(env, 'SLUICE_WORKER_CONCURRENCY', 4, 1, 1000),

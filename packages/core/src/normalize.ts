@@ -7,6 +7,8 @@ export class CaptureError extends Error {
     readonly code: string,
     message: string,
     readonly statusCode = 400,
+    /** Sent as Retry-After (429, 503): PostHog's SDKs wait and retry. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -86,9 +88,30 @@ export function eventTimestamp(raw: RawEvent, sentAt: unknown, now: Date): Date 
   return corrected.getTime() - now.getTime() > MAX_FUTURE_MS ? now : corrected;
 }
 
+/**
+ * Deeper than this, an event is refused: nothing real nests so deep, and a few thousand levels
+ * overflow the stack of every JSON.stringify downstream (queue writes, the sandbox).
+ */
+export const MAX_EVENT_DEPTH = 100;
+
+/** Whether a parsed JSON value nests deeper than `max` (iterative: a hostile value must not overflow the stack here). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(current)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export interface NormalizeContext {
   projectId: string;
+  /** The client's address; null when unknown or when the project does not store IPs. */
   ip: string | null;
+  /** The project's "do not store IPs" option: drops `$ip` sent by the client too. */
+  anonymizeIp?: boolean;
   now: Date;
   sentAt: unknown;
   index: number;
@@ -104,19 +127,37 @@ export function normalizeEvent(raw: RawEvent, context: NormalizeContext): Plugin
   if (!isRecord(properties)) {
     throw new CaptureError('invalid_properties', `event ${index}: "properties" must be a JSON object`);
   }
+  if (nestsDeeperThan(raw, MAX_EVENT_DEPTH)) {
+    throw new CaptureError('too_deep', `event ${index} nests deeper than ${MAX_EVENT_DEPTH} levels`);
+  }
   const distinctId = raw.distinct_id ?? raw.$distinct_id ?? properties.distinct_id ?? properties.$distinct_id;
   if ((typeof distinctId !== 'string' && typeof distinctId !== 'number') || distinctId === '') {
     throw new CaptureError('missing_distinct_id', `event ${index} has no "distinct_id"`);
   }
   const { api_key: _apiKey, token: _token, offset: _offset, ...rest } = raw;
+  if (context.anonymizeIp) {
+    const { $ip: _ip, ...withoutIp } = properties;
+    return finish(raw, rest, withoutIp, String(distinctId), null, context);
+  }
   const ip = typeof properties.$ip === 'string' ? properties.$ip : context.ip;
+  return finish(raw, rest, ip && properties.$ip === undefined ? { ...properties, $ip: ip } : properties, String(distinctId), ip, context);
+}
+
+function finish(
+  raw: RawEvent,
+  rest: RawEvent,
+  properties: Record<string, unknown>,
+  distinctId: string,
+  ip: string | null,
+  context: NormalizeContext,
+): PluginEvent {
   const sentAt = parseDate(raw.sent_at ?? context.sentAt);
   return {
     ...rest,
     uuid: typeof raw.uuid === 'string' && UUID_PATTERN.test(raw.uuid) ? raw.uuid.toLowerCase() : uuidv7(),
-    event: raw.event,
-    distinct_id: String(distinctId),
-    properties: ip && properties.$ip === undefined ? { ...properties, $ip: ip } : properties,
+    event: raw.event as string,
+    distinct_id: distinctId,
+    properties,
     timestamp: eventTimestamp(raw, context.sentAt, context.now).toISOString(),
     ip,
     site_url: '',

@@ -16,6 +16,13 @@ export class SluiceMetrics {
     registers: [this.registry],
   });
 
+  readonly intakeRefused = new Counter({
+    name: 'sluice_intake_refused_events_total',
+    help: 'Events the intake refused with a Retry-After (reason: rate_limit = 429, backpressure = 503).',
+    labelNames: ['project', 'reason'],
+    registers: [this.registry],
+  });
+
   readonly captureRequests = new Counter({
     name: 'sluice_capture_requests_total',
     help: 'Capture requests by route and HTTP status.',

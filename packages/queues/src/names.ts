@@ -16,3 +16,8 @@ export function stageQueue(appId: number): string {
 export function deliverQueue(appId: number): string {
   return `{deliver-${appId}}`;
 }
+
+/** The queue a batch enters: its route's first stage, or the store when the project has none. */
+export function entryQueue(route: readonly { appId: number }[]): string {
+  return route[0] ? stageQueue(route[0].appId) : STORE_QUEUE;
+}

@@ -26,6 +26,8 @@ export interface Store {
   getProject(id: string): Promise<Project | null>;
   getProjectByToken(token: string): Promise<Project | null>;
   createProject(input: { id: string; name: string; token: string }): Promise<Project>;
+  /** Null when there is no such project. */
+  updateProject(id: string, changes: { name?: string; anonymizeIps?: boolean }): Promise<Project | null>;
   /** When an app with the same versionHash is already stored, returns that one. */
   saveApp(input: Omit<AppRecord, 'id' | 'createdAt'>): Promise<AppRecord>;
   getApp(id: number): Promise<AppRecord | null>;

@@ -95,6 +95,12 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX dead_letters_project ON dead_letters (project_id, id)`,
     ],
   },
+  {
+    version: 3,
+    name: 'project_anonymize_ips',
+    // PostHog's per-project "discard client IP data".
+    statements: [`ALTER TABLE projects ADD COLUMN anonymize_ips boolean NOT NULL DEFAULT false`],
+  },
 ];
 
 /**

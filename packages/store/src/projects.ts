@@ -1,8 +1,10 @@
 import type { Project } from '@sluice/core';
 import type { Queryable, Row } from './sql';
 
+const PROJECT_COLUMNS = 'id, name, token, anonymize_ips';
+
 function toProject(row: Row): Project {
-  return { id: String(row.id), name: String(row.name), token: String(row.token) };
+  return { id: String(row.id), name: String(row.name), token: String(row.token), anonymizeIps: row.anonymize_ips === true };
 }
 
 export async function getSetting(db: Queryable, key: string): Promise<string | null> {
@@ -25,16 +27,16 @@ export async function claimSetting(db: Queryable, key: string, value: string): P
 }
 
 export async function listProjects(db: Queryable): Promise<Project[]> {
-  return (await db.query(`SELECT id, name, token FROM projects ORDER BY created_at, id`)).map(toProject);
+  return (await db.query(`SELECT ${PROJECT_COLUMNS} FROM projects ORDER BY created_at, id`)).map(toProject);
 }
 
 export async function getProject(db: Queryable, id: string): Promise<Project | null> {
-  const rows = await db.query(`SELECT id, name, token FROM projects WHERE id = $1::text`, [id]);
+  const rows = await db.query(`SELECT ${PROJECT_COLUMNS} FROM projects WHERE id = $1::text`, [id]);
   return rows[0] ? toProject(rows[0]) : null;
 }
 
 export async function getProjectByToken(db: Queryable, token: string): Promise<Project | null> {
-  const rows = await db.query(`SELECT id, name, token FROM projects WHERE token = $1::text`, [token]);
+  const rows = await db.query(`SELECT ${PROJECT_COLUMNS} FROM projects WHERE token = $1::text`, [token]);
   return rows[0] ? toProject(rows[0]) : null;
 }
 
@@ -43,8 +45,22 @@ export async function createProject(
   input: { id: string; name: string; token: string },
 ): Promise<Project> {
   const rows = await db.query(
-    `INSERT INTO projects (id, name, token) VALUES ($1::text, $2::text, $3::text) RETURNING id, name, token`,
+    `INSERT INTO projects (id, name, token) VALUES ($1::text, $2::text, $3::text) RETURNING ${PROJECT_COLUMNS}`,
     [input.id, input.name, input.token],
   );
   return toProject(rows[0]!);
+}
+
+/** Changes a project's name and options; null when there is no such project. */
+export async function updateProject(
+  db: Queryable,
+  id: string,
+  changes: { name?: string; anonymizeIps?: boolean },
+): Promise<Project | null> {
+  const rows = await db.query(
+    `UPDATE projects SET name = COALESCE($2::text, name), anonymize_ips = COALESCE($3::boolean, anonymize_ips)
+     WHERE id = $1::text RETURNING ${PROJECT_COLUMNS}`,
+    [id, changes.name ?? null, changes.anonymizeIps ?? null],
+  );
+  return rows[0] ? toProject(rows[0]) : null;
 }

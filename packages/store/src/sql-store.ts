@@ -54,6 +54,10 @@ export class SqlStore implements Store {
     return projects.createProject(this.sql, input);
   }
 
+  updateProject(id: string, changes: { name?: string; anonymizeIps?: boolean }) {
+    return projects.updateProject(this.sql, id, changes);
+  }
+
   saveApp(input: Omit<AppRecord, 'id' | 'createdAt'>) {
     return apps.saveApp(this.sql, input);
   }

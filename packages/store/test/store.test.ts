@@ -47,7 +47,7 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     await store.migrate();
     await store.migrate();
     await store.ping();
-    expect(await store.getProject('p1')).toEqual({ id: 'p1', name: 'Project 1', token: 'phc_one' });
+    expect(await store.getProject('p1')).toEqual({ id: 'p1', name: 'Project 1', token: 'phc_one', anonymizeIps: false });
   });
 
   it('stores settings', async () => {
@@ -62,13 +62,20 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
 
   it('creates and finds projects by id and token', async () => {
     const created = await store.createProject({ id: 'p2', name: 'Project 2', token: 'phc_two' });
-    expect(created).toEqual({ id: 'p2', name: 'Project 2', token: 'phc_two' });
+    expect(created).toEqual({ id: 'p2', name: 'Project 2', token: 'phc_two', anonymizeIps: false });
     expect(await store.getProject('p2')).toEqual(created);
     expect(await store.getProjectByToken('phc_two')).toEqual(created);
     expect(await store.getProjectByToken('phc_nope')).toBeNull();
     expect(await store.getProject('nope')).toBeNull();
     expect((await store.listProjects()).map((p) => p.id).sort()).toEqual(['p1', 'p2']);
     await expect(store.createProject({ id: 'p3', name: 'dup token', token: 'phc_two' })).rejects.toThrow();
+  });
+
+  it('updates a project\'s name and IP option', async () => {
+    expect(await store.updateProject('p1', { anonymizeIps: true })).toEqual({ id: 'p1', name: 'Project 1', token: 'phc_one', anonymizeIps: true });
+    expect(await store.updateProject('p1', { name: 'Renamed' })).toMatchObject({ name: 'Renamed', anonymizeIps: true });
+    expect(await store.getProjectByToken('phc_one')).toMatchObject({ name: 'Renamed', anonymizeIps: true });
+    expect(await store.updateProject('nope', { name: 'x' })).toBeNull();
   });
 
   it('saves an app once per version hash', async () => {
@@ -264,7 +271,7 @@ describe('pglite on disk', () => {
       await first.createProject({ id: 'p', name: 'P', token: 't' });
       await first.close();
       const second = await openStore({ dataDir });
-      expect(await second.getProjectByToken('t')).toEqual({ id: 'p', name: 'P', token: 't' });
+      expect(await second.getProjectByToken('t')).toEqual({ id: 'p', name: 'P', token: 't', anonymizeIps: false });
       await second.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,45 +1,89 @@
-import type { FastifyInstance } from 'fastify';
-import { CaptureError, normalizeEvent, parseCaptureBody, type Project } from '@sluice/core';
+import cors from '@fastify/cors';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CaptureError, normalizeEvent, parseCaptureBody, type PipelineCache, type Project } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
+import { entryQueue } from '@sluice/queues';
+import type { Backpressure } from './backpressure';
 import { decodeCaptureBody } from './decode-body';
+import { engageBody } from './engage';
+import { flagsRoutes } from './flags-routes';
 import type { GroupCommitter } from './group-commit';
+import type { RateLimiter } from './rate-limit';
 
-export const CAPTURE_PATHS = ['/capture', '/batch', '/e', '/i/v0/e', '/track'];
+export const CAPTURE_PATHS = ['/capture', '/batch', '/e', '/i/v0/e', '/track', '/engage'];
 
 export interface CaptureDeps {
   committer: GroupCommitter;
   projectByToken: (token: string) => Promise<Project | null>;
+  pipelines: PipelineCache;
   metrics: SluiceMetrics;
+  rateLimiter: RateLimiter;
+  backpressure: Backpressure;
   maxBodyBytes: number;
+  maxDecodedBytes: number;
+  maxEventsPerRequest: number;
 }
 
+type CaptureQuery = { token?: string; api_key?: string; data?: string; compression?: string };
+
 /**
- * PostHog's capture endpoints. An event is acknowledged with `{"status":1}` only once the job
- * holding it is written to Redis; a request with any invalid event is refused whole, so a client
- * never has to guess which of its events were taken.
+ * PostHog's capture endpoints, for every client as it is: POST and GET, JSON, forms, gzip, base64
+ * and lz64 bodies, CORS for browsers. An event is acknowledged with `{"status":1}` only once the
+ * job holding it is written to Redis; a request with any invalid event is refused whole, so a
+ * client never has to guess which of its events were taken. Refusals that a client should retry
+ * (rate limit 429, backpressure 503) carry Retry-After.
  */
 export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Promise<void> {
+  // PostHog answers browsers from any origin, cookies allowed.
+  await app.register(cors, { origin: true, credentials: true, methods: ['GET', 'POST', 'OPTIONS'], maxAge: 86_400 });
   // Capture bodies are decoded by hand whatever their Content-Type (see decodeCaptureBody).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_request, body, done) =>
-    done(null, body),
-  );
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_request, body, done) => done(null, body));
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.captureRequests.inc({ route: request.routeOptions.url ?? request.url, status: String(reply.statusCode) });
   });
+  await app.register(flagsRoutes);
+
+  async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean) {
+    const { query } = request;
+    let body = await decodeCaptureBody({
+      body: request.body as Buffer | undefined,
+      contentEncoding: request.headers['content-encoding'],
+      compression: query.compression,
+      queryData: query.data,
+      maxDecodedBytes: deps.maxDecodedBytes,
+    });
+    if (engage) body = engageBody(body);
+    const parsed = parseCaptureBody(body, query.token || query.api_key);
+    if (parsed.events.length > deps.maxEventsPerRequest) {
+      throw new CaptureError('too_many_events', `the request holds ${parsed.events.length} events; at most ${deps.maxEventsPerRequest} are accepted per request`, 413);
+    }
+    const project = await deps.projectByToken(parsed.token);
+    if (!project) throw new CaptureError('invalid_token', 'the project token is not valid', 401);
+    const now = new Date();
+    const ip = project.anonymizeIps ? null : (request.ip ?? null);
+    const events = parsed.events.map((raw, index) =>
+      normalizeEvent(raw, { projectId: project.id, ip, anonymizeIp: project.anonymizeIps, now, sentAt: parsed.sentAt, index }),
+    );
+    const queue = entryQueue(await deps.pipelines.route(project.id));
+    if (await deps.backpressure.isOver(queue)) {
+      deps.metrics.intakeRefused.inc({ project: project.id, reason: 'backpressure' }, events.length);
+      throw new CaptureError('overloaded', 'the pipeline is behind; retry shortly', 503, 1);
+    }
+    const waitMs = await deps.rateLimiter.take(project.id, events.length);
+    if (waitMs > 0) {
+      deps.metrics.intakeRefused.inc({ project: project.id, reason: 'rate_limit' }, events.length);
+      throw new CaptureError('rate_limited', `project "${project.id}" is over its rate limit`, 429, Math.ceil(waitMs / 1000));
+    }
+    await deps.committer.submit(project.id, events);
+    deps.metrics.eventsReceived.inc({ project: project.id }, events.length);
+    return { status: 1 };
+  }
 
   for (const path of CAPTURE_PATHS) {
-    app.post<{ Querystring: { token?: string } }>(path, async (request) => {
-      const capture = parseCaptureBody(decodeCaptureBody(request.body as Buffer | undefined), request.query.token);
-      const project = await deps.projectByToken(capture.token);
-      if (!project) throw new CaptureError('invalid_token', 'the project token is not valid', 401);
-      const now = new Date();
-      const events = capture.events.map((raw, index) =>
-        normalizeEvent(raw, { projectId: project.id, ip: request.ip ?? null, now, sentAt: capture.sentAt, index }),
-      );
-      await deps.committer.submit(project.id, events);
-      deps.metrics.eventsReceived.inc({ project: project.id }, events.length);
-      return { status: 1 };
-    });
+    const engage = path === '/engage';
+    app.post<{ Querystring: CaptureQuery }>(path, (request) => capture(request, engage));
+    // Beacons and image pixels send everything in the query string (`?data=`).
+    app.get<{ Querystring: CaptureQuery }>(path, (request) => capture(request, engage));
   }
 }

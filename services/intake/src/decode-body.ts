@@ -1,4 +1,23 @@
+import { promisify } from 'node:util';
+import { gunzip, inflate } from 'node:zlib';
+import LZString from 'lz-string';
 import { CaptureError } from '@sluice/core';
+
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+
+/** What arrives with a capture request, before any decoding. */
+export interface RawCapture {
+  body: Buffer | string | undefined;
+  /** The Content-Encoding header. */
+  contentEncoding?: string | undefined;
+  /** `?compression=` (posthog-js: gzip-js, base64, lz64). */
+  compression?: string | undefined;
+  /** `?data=` of a GET (beacon or image) request. */
+  queryData?: string | undefined;
+  /** Largest body after decompression or base64/lz64 decoding: a zip bomb must not fill memory. */
+  maxDecodedBytes: number;
+}
 
 function parseJson(text: string, what: string): unknown {
   try {
@@ -8,19 +27,80 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
+function tooLarge(maxDecodedBytes: number): CaptureError {
+  return new CaptureError('payload_too_large', `the decoded body is larger than the limit of ${maxDecodedBytes} bytes`, 413);
+}
+
+const isGzip = (bytes: Buffer) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+
 /**
- * Capture bodies arrive as JSON whatever the Content-Type says (`curl -d` sends JSON labelled
- * as a form), or as a form with a `data=` field holding JSON or base64 JSON (posthog-js's
- * beacon style). Compression variants come with the intake compatibility work.
+ * Inflates gzip (Content-Encoding: gzip, posthog-js's `compression=gzip-js`, or a body that simply
+ * starts with gzip's magic bytes) and deflate. zlib stops at `maxOutputLength`, so a gzip bomb is
+ * refused after inflating at most the limit, never all of it.
  */
-export function decodeCaptureBody(raw: Buffer | string | undefined): unknown {
-  const text = (typeof raw === 'string' ? raw : raw?.toString('utf8') ?? '').trim();
-  if (text === '') throw new CaptureError('empty_body', 'the request body is empty');
-  const first = text[0];
-  if (first === '{' || first === '[') return parseJson(text, 'the body');
-  const data = new URLSearchParams(text).get('data');
-  if (data === null) throw new CaptureError('invalid_json', 'the body is neither JSON nor a form with a "data" field');
+async function decompress(bytes: Buffer, raw: RawCapture): Promise<Buffer> {
+  const encoding = (raw.contentEncoding ?? '').trim().toLowerCase();
+  const gzipped = encoding === 'gzip' || encoding === 'x-gzip' || raw.compression === 'gzip-js' || raw.compression === 'gzip' || isGzip(bytes);
+  if (!gzipped && encoding !== 'deflate') {
+    if (encoding && encoding !== 'identity') {
+      throw new CaptureError('unsupported_encoding', `Content-Encoding "${encoding}" is not supported: send gzip, deflate or none`, 415);
+    }
+    return bytes;
+  }
+  try {
+    const options = { maxOutputLength: raw.maxDecodedBytes };
+    return gzipped ? await gunzipAsync(bytes, options) : await inflateAsync(bytes, options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(raw.maxDecodedBytes);
+    throw new CaptureError('invalid_compression', `the body is not valid ${gzipped ? 'gzip' : 'deflate'} data: ${(error as Error).message}`);
+  }
+}
+
+function looksLikeJson(text: string): boolean {
+  return text.startsWith('{') || text.startsWith('[');
+}
+
+/**
+ * A `data` value as posthog-js and older clients send it: JSON, base64 of JSON (standard or
+ * URL-safe alphabet, padding optional), or lz-string's base64 when `compression=lz64`.
+ */
+function decodeData(data: string, compression: string | null | undefined, maxDecodedBytes: number): unknown {
   const trimmed = data.trim();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return parseJson(trimmed, 'the "data" field');
-  return parseJson(Buffer.from(trimmed, 'base64').toString('utf8'), 'the base64 "data" field');
+  if (compression === 'lz64') {
+    const text = LZString.decompressFromBase64(trimmed);
+    if (!text) throw new CaptureError('invalid_compression', 'the "data" field is not valid lz64 (lz-string base64) data');
+    if (text.length * 2 > maxDecodedBytes) throw tooLarge(maxDecodedBytes);
+    return parseJson(text, 'the lz64 "data" field');
+  }
+  if (looksLikeJson(trimmed)) return parseJson(trimmed, 'the "data" field');
+  if (!/^[A-Za-z0-9+/\-_\s]*={0,2}\s*$/.test(trimmed)) {
+    throw new CaptureError('invalid_json', 'the "data" field is neither JSON nor base64');
+  }
+  const decoded = Buffer.from(trimmed, 'base64');
+  if (decoded.length > maxDecodedBytes) throw tooLarge(maxDecodedBytes);
+  return parseJson(decoded.toString('utf8'), 'the base64 "data" field');
+}
+
+/**
+ * Every body shape PostHog's clients send: JSON whatever the Content-Type says (`curl -d` labels
+ * JSON as a form), gzip and deflate, a form with `data=` (JSON, base64 or lz64, with the
+ * compression named in the form or the query), a bare base64 body (`compression=base64`), and
+ * GET requests carrying `?data=` (beacons, image pixels).
+ */
+export async function decodeCaptureBody(raw: RawCapture): Promise<unknown> {
+  if (raw.queryData !== undefined && (raw.body === undefined || raw.body.length === 0)) {
+    return decodeData(raw.queryData, raw.compression, raw.maxDecodedBytes);
+  }
+  const bytes = typeof raw.body === 'string' ? Buffer.from(raw.body) : (raw.body ?? Buffer.alloc(0));
+  if (bytes.length === 0) throw new CaptureError('empty_body', 'the request body is empty');
+  const text = (await decompress(bytes, raw)).toString('utf8').trim();
+  if (text === '') throw new CaptureError('empty_body', 'the request body is empty');
+  if (looksLikeJson(text)) return parseJson(text, 'the body');
+  const form = new URLSearchParams(text);
+  const data = form.get('data');
+  if (data === null) {
+    if (raw.compression === 'base64') return decodeData(text, 'base64', raw.maxDecodedBytes);
+    throw new CaptureError('invalid_json', 'the body is neither JSON nor a form with a "data" field');
+  }
+  return decodeData(data, form.get('compression') ?? raw.compression, raw.maxDecodedBytes);
 }

@@ -24,6 +24,7 @@ export function errorHandler(logger: Logger) {
       return reply.status(error.statusCode).send({ error: error.code, message: error.message, ...(error.details && { details: error.details }) });
     }
     if (error instanceof CaptureError) {
+      if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
       return reply.status(error.statusCode).send({ error: error.code, message: error.message });
     }
     const fastifyError = error as FastifyError;

@@ -1,19 +1,60 @@
 import { describe, expect, it } from 'vitest';
 import type { PluginEvent } from '@sluice/core';
-import { decodeCaptureBody } from '../src/decode-body';
+import { deflateSync, gzipSync } from 'node:zlib';
+import LZString from 'lz-string';
+import { decodeCaptureBody, type RawCapture } from '../src/decode-body';
+import { engageBody } from '../src/engage';
 import { GroupCommitter } from '../src/group-commit';
 
+const MAX = 1024 * 1024;
+const decode = (body: Buffer | string | undefined, extra: Partial<RawCapture> = {}) => decodeCaptureBody({ body, maxDecodedBytes: MAX, ...extra });
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
 describe('decodeCaptureBody', () => {
-  it('reads JSON whatever the content type, and form bodies with data= (plain or base64)', () => {
-    expect(decodeCaptureBody(Buffer.from(' {"event":"a"} '))).toEqual({ event: 'a' });
-    expect(decodeCaptureBody(`data=${encodeURIComponent('[{"event":"b"}]')}`)).toEqual([{ event: 'b' }]);
-    expect(decodeCaptureBody(`data=${encodeURIComponent(Buffer.from('{"event":"c"}').toString('base64'))}`)).toEqual({ event: 'c' });
+  it('reads JSON whatever the content type, and form bodies with data= (plain or base64)', async () => {
+    expect(await decode(Buffer.from(' {"event":"a"} '))).toEqual({ event: 'a' });
+    expect(await decode(`data=${encodeURIComponent('[{"event":"b"}]')}`)).toEqual([{ event: 'b' }]);
+    expect(await decode(`data=${encodeURIComponent(b64('{"event":"c"}'))}`)).toEqual({ event: 'c' });
   });
 
-  it('says what is wrong', () => {
-    expect(() => decodeCaptureBody(undefined)).toThrow('the request body is empty');
-    expect(() => decodeCaptureBody('{"event":')).toThrow(/the body is not valid JSON/);
-    expect(() => decodeCaptureBody('hello')).toThrow(/neither JSON nor a form/);
+  it('reads every encoding PostHog clients send', async () => {
+    const json = '{"event":"z","properties":{"é":"ü"}}';
+    const expected = { event: 'z', properties: { é: 'ü' } };
+    expect(await decode(gzipSync(json), { contentEncoding: 'gzip' })).toEqual(expected);
+    expect(await decode(gzipSync(json), { compression: 'gzip-js' })).toEqual(expected);
+    expect(await decode(gzipSync(json))).toEqual(expected); // gzip's magic bytes, no header
+    expect(await decode(deflateSync(json), { contentEncoding: 'deflate' })).toEqual(expected);
+    expect(await decode(b64(json), { compression: 'base64' })).toEqual(expected);
+    expect(await decode(`data=${encodeURIComponent(LZString.compressToBase64(json))}&compression=lz64`)).toEqual(expected);
+    expect(await decode(`data=${encodeURIComponent(LZString.compressToBase64(json))}`, { compression: 'lz64' })).toEqual(expected);
+    expect(await decode(undefined, { queryData: b64(json) })).toEqual(expected);
+    expect(await decode(undefined, { queryData: json })).toEqual(expected);
+    expect(await decode(`data=${b64(json).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`)).toEqual(expected);
+  });
+
+  it('refuses a gzip bomb with 413 after inflating no more than the limit', async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 32)); // 64 MiB of spaces in ~64 KiB
+    await expect(decode(bomb, { contentEncoding: 'gzip' })).rejects.toMatchObject({ code: 'payload_too_large', statusCode: 413 });
+    await expect(decode(`data=${'A'.repeat(2 * MAX)}`)).rejects.toMatchObject({ statusCode: 413 });
+  });
+
+  it('says what is wrong', async () => {
+    await expect(decode(undefined)).rejects.toThrow('the request body is empty');
+    await expect(decode('{"event":')).rejects.toThrow(/the body is not valid JSON/);
+    await expect(decode('hello')).rejects.toThrow(/neither JSON nor a form/);
+    await expect(decode(Buffer.from([0x1f, 0x8b, 1, 2, 3]))).rejects.toMatchObject({ code: 'invalid_compression' });
+    await expect(decode('data=%%%', { compression: 'lz64' })).rejects.toMatchObject({ code: 'invalid_compression' });
+    await expect(decode('{}', { contentEncoding: 'br' })).rejects.toMatchObject({ code: 'unsupported_encoding', statusCode: 415 });
+    await expect(decode('data=not*base64')).rejects.toThrow(/neither JSON nor base64/);
+  });
+});
+
+describe('engageBody', () => {
+  it('turns Mixpanel-style person updates into $identify events and leaves events alone', () => {
+    expect(engageBody({ $token: 't', $distinct_id: 'u1', $set: { plan: 'pro' } })).toEqual({
+      event: '$identify', distinct_id: 'u1', api_key: 't', properties: { $set: { plan: 'pro' } },
+    });
+    expect(engageBody([{ event: 'x', distinct_id: 'u' }])).toEqual([{ event: 'x', distinct_id: 'u' }]);
   });
 });
 

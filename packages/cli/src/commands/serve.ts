@@ -60,6 +60,7 @@ export async function serve(config: SluiceConfig, roles: Role[], options: { star
       });
       // The intake closes first: no new events while the workers finish what they hold.
       closers.unshift(() => intake.close());
+      runtime.onPipelineChange.push(async () => intake.clearCaches());
       server = intake.app;
       await server.listen({ host: config.host, port: config.port });
     } else {
