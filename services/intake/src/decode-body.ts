@@ -67,7 +67,12 @@ function looksLikeJson(text: string): boolean {
 function decodeData(data: string, compression: string | null | undefined, maxDecodedBytes: number): unknown {
   const trimmed = data.trim();
   if (compression === 'lz64') {
-    const text = LZString.decompressFromBase64(trimmed);
+    let text: string | null;
+    try {
+      text = LZString.decompressFromBase64(trimmed);
+    } catch {
+      text = null; // lz-string throws on some malformed input, returns null or '' on other
+    }
     if (!text) throw new CaptureError('invalid_compression', 'the "data" field is not valid lz64 (lz-string base64) data');
     if (text.length * 2 > maxDecodedBytes) throw tooLarge(maxDecodedBytes);
     return parseJson(text, 'the lz64 "data" field');
