@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure Redis and PostgreSQL are installed and answering on 127.0.0.1, as the tests need.
-# Installs them with apt-get when missing (as root, or through sudo) and starts them when stopped.
+# Makes sure Redis and PostgreSQL are installed and answering on 127.0.0.1, as the tests need, and
+# that Debian's chromium is there for the posthog-js test (test/clients.e2e.test.ts, headless).
+# Installs what is missing with apt-get (as root, or through sudo) and starts the services when stopped.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -8,6 +9,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -d /usr/lib/postgresql ] || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} (apt-get)"
   as_root apt-get update -qq

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: install what is missing (pnpm, Redis, PostgreSQL, dependencies),
-# then type-check and run every test, on PGlite and on PostgreSQL.
+# The README's test command: install what is missing (pnpm, Redis, PostgreSQL, Debian's chromium
+# for the posthog-js test, dependencies), then type-check and run every test, on PGlite and on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

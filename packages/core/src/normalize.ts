@@ -106,6 +106,21 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/**
+ * posthog-js sends `$identify`'s person properties as top-level `$set`/`$set_once`; PostHog's
+ * ingestion merges them into `properties.$set`/`$set_once` (the top-level ones win), where apps
+ * and the store look for them.
+ */
+function withPersonUpdates(raw: RawEvent, properties: Record<string, unknown>): Record<string, unknown> {
+  let merged = properties;
+  for (const key of ['$set', '$set_once'] as const) {
+    if (!isRecord(raw[key])) continue;
+    const existing = isRecord(merged[key]) ? merged[key] : {};
+    merged = { ...merged, [key]: { ...existing, ...raw[key] } };
+  }
+  return merged;
+}
+
 export interface NormalizeContext {
   projectId: string;
   /** The client's address; null when unknown or when the project does not store IPs. */
@@ -130,17 +145,18 @@ export function normalizeEvent(raw: RawEvent, context: NormalizeContext): Plugin
   if (nestsDeeperThan(raw, MAX_EVENT_DEPTH)) {
     throw new CaptureError('too_deep', `event ${index} nests deeper than ${MAX_EVENT_DEPTH} levels`);
   }
+  const merged = withPersonUpdates(raw, properties);
   const distinctId = raw.distinct_id ?? raw.$distinct_id ?? properties.distinct_id ?? properties.$distinct_id;
   if ((typeof distinctId !== 'string' && typeof distinctId !== 'number') || distinctId === '') {
     throw new CaptureError('missing_distinct_id', `event ${index} has no "distinct_id"`);
   }
   const { api_key: _apiKey, token: _token, offset: _offset, ...rest } = raw;
   if (context.anonymizeIp) {
-    const { $ip: _ip, ...withoutIp } = properties;
+    const { $ip: _ip, ...withoutIp } = merged;
     return finish(raw, rest, withoutIp, String(distinctId), null, context);
   }
-  const ip = typeof properties.$ip === 'string' ? properties.$ip : context.ip;
-  return finish(raw, rest, ip && properties.$ip === undefined ? { ...properties, $ip: ip } : properties, String(distinctId), ip, context);
+  const ip = typeof merged.$ip === 'string' ? merged.$ip : context.ip;
+  return finish(raw, rest, ip && merged.$ip === undefined ? { ...merged, $ip: ip } : merged, String(distinctId), ip, context);
 }
 
 function finish(

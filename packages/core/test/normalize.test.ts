@@ -70,3 +70,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SLUICE_REDIS_PREFIX: 'a b' })).toThrow(/SLUICE_REDIS_PREFIX/);
   });
 });
+
+describe('person updates', () => {
+  it('merges top-level $set and $set_once into properties, as PostHog does for posthog-js identify', () => {
+    const event = normalizeEvent(
+      { event: '$identify', distinct_id: 'u', $set: { email: 'a@b.c' }, $set_once: { first: 1 }, properties: { $set: { plan: 'pro', email: 'old' } } },
+      { projectId: 'p', ip: null, now: new Date(), sentAt: undefined, index: 0 },
+    );
+    expect(event.properties.$set).toEqual({ plan: 'pro', email: 'a@b.c' });
+    expect(event.properties.$set_once).toEqual({ first: 1 });
+  });
+});
