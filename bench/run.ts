@@ -1,8 +1,9 @@
 /** `pnpm bench [name …]`: runs the named benchmarks (all when none is named) and prints their figures. */
 import { benchE2e } from './e2e';
+import { benchIntake } from './intake';
 import { benchSandbox } from './sandbox';
 
-const BENCHES: Record<string, () => Promise<void>> = { sandbox: benchSandbox, e2e: benchE2e };
+const BENCHES: Record<string, () => Promise<void>> = { sandbox: benchSandbox, e2e: benchE2e, intake: benchIntake };
 
 const names = process.argv.slice(2);
 for (const name of names.length ? names : Object.keys(BENCHES)) {

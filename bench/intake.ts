@@ -1,0 +1,334 @@
+/**
+ * Intake throughput and latency under autocannon, 50 connections: /batch (50 events of ~600 B per
+ * request) and /capture (one event per request) against `sluice start` with no apps installed
+ * (events go straight to the store queue, the runner in the same process inserts them), beside an
+ * empty fastify route that parses the same bodies — the baseline, measured in the same run under
+ * the same conditions: each server in a child process of its own, autocannon in this process.
+ * Target (the intake issue): intake ≥ 0.5× the empty route's events/s, p99 < 20 ms.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { PROJECT_TOKEN, REDIS_URL, REPO_ROOT, freePort, startSluice, waitFor, type RunningSluice } from '../test/helpers/services';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const CONNECTIONS = 50;
+const PER_BATCH = 50;
+/** Each sample event keeps its properties, in order, while it stays within this size: ~600 B on average. */
+const MAX_EVENT_BYTES = 640;
+const TARGET_RATIO = 0.5;
+const TARGET_P99_MS = 20;
+/** Cores' worth used by unrelated processes during a run above which the output says the figures are disturbed. */
+const OTHER_CPU_WARNING = 0.2;
+
+type SampleEvent = { uuid: string; event: string; distinct_id: string; properties: Record<string, unknown> } & Record<string, unknown>;
+
+/** The sample events trimmed to ≤ MAX_EVENT_BYTES, each with a fresh uuid. */
+function trimmedEvents(): SampleEvent[] {
+  const lines = readFileSync(join(REPO_ROOT, '../shared/data/events-sample.jsonl'), 'utf8').trim().split('\n');
+  return lines.map((line) => {
+    const { properties, ...top } = JSON.parse(line) as SampleEvent;
+    const event = { ...top, uuid: crypto.randomUUID(), properties: {} } as SampleEvent;
+    for (const [key, value] of Object.entries(properties)) {
+      event.properties[key] = value;
+      if (Buffer.byteLength(JSON.stringify(event)) > MAX_EVENT_BYTES) delete event.properties[key];
+    }
+    return event;
+  });
+}
+
+interface Workload {
+  path: '/batch' | '/capture';
+  eventsPerRequest: number;
+  bodies: string[];
+}
+
+function workloads(events: SampleEvent[]): Workload[] {
+  const batches: string[] = [];
+  // Every body holds distinct uuids (the store deduplicates); bodies repeat across requests.
+  for (let i = 0; i + PER_BATCH <= events.length; i += PER_BATCH) {
+    batches.push(JSON.stringify({ api_key: PROJECT_TOKEN, batch: events.slice(i, i + PER_BATCH) }));
+  }
+  // Every 10th event: autocannon prepares each connection's whole list, thousands take seconds.
+  const captures = events.filter((_, index) => index % 10 === 0).map((event) => JSON.stringify({ api_key: PROJECT_TOKEN, ...event }));
+  return [
+    { path: '/batch', eventsPerRequest: PER_BATCH, bodies: batches },
+    { path: '/capture', eventsPerRequest: 1, bodies: captures },
+  ];
+}
+
+interface Server {
+  url: string;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** The empty route (bench/empty-route-server.ts), started as sluice is: node with tsx, a child process. */
+async function startEmptyRoute(): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/empty-route-server.ts')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  await waitFor('the empty route server', async () => {
+    if (child.exitCode !== null) throw new Error(`empty route server exited: ${output}`);
+    return output.includes('listening');
+  }, 30_000, 50);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function sluiceServer(sluice: RunningSluice): Server {
+  return { url: sluice.url, pid: sluice.proc.child.pid, stop: () => sluice.stop() };
+}
+
+/** CPU seconds a process has used (Linux /proc; utime + stime at 100 ticks/s), undefined elsewhere. */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds the whole machine has been busy (Linux /proc/stat: all but idle and iowait), undefined elsewhere. */
+function machineBusySeconds(): number | undefined {
+  try {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+    return (ticks.slice(0, 8).reduce((sum, value) => sum + value, 0) - ticks[3]! - ticks[4]!) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Redis's INFO fields (over a bare socket: the bench package has no Redis client), empty when
+ * Redis needs a password or does not answer.
+ */
+function redisInfo(): Promise<Record<string, string>> {
+  const url = new URL(REDIS_URL);
+  if (url.password || url.protocol !== 'redis:') return Promise.resolve({});
+  return new Promise((resolve) => {
+    const socket = connect(Number(url.port || 6379), url.hostname);
+    let reply = '';
+    const finish = (fields: Record<string, string>) => {
+      socket.destroy();
+      resolve(fields);
+    };
+    socket.setTimeout(2000, () => finish({}));
+    socket.on('error', () => finish({}));
+    socket.on('connect', () => socket.write('INFO\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk;
+      // A bulk string: $<length>\r\n<text>\r\n
+      const header = reply.indexOf('\r\n');
+      if (header < 0 || reply.length < header + 2 + Number(reply.slice(1, header))) return;
+      finish(Object.fromEntries(reply.slice(header + 2).split('\r\n').filter((line) => line.includes(':')).map((line) => line.split(':', 2) as [string, string])));
+    });
+  });
+}
+
+/** CPU seconds Redis has used, from its own INFO. */
+async function redisCpuSeconds(): Promise<number | undefined> {
+  const info = await redisInfo();
+  return info.used_cpu_user === undefined ? undefined : Number(info.used_cpu_user) + Number(info.used_cpu_sys);
+}
+
+/** The sum of every sample of one metric in a Prometheus text exposition. */
+function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+interface Measurement {
+  server: string;
+  path: string;
+  requestsPerSecond: number;
+  eventsPerSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  statusCodes: string;
+  errors: number;
+  /** Cores' worth of CPU during the measured run: the server, autocannon, Redis, every other process. */
+  serverCpu: number | undefined;
+  loadCpu: number;
+  redisCpu: number | undefined;
+  otherCpu: number | undefined;
+  /** Intake only: what the runner stored meanwhile and what Redis held at the end. */
+  storedPerSecond?: number;
+  backlogEvents?: number;
+  redisBytes?: number;
+}
+
+interface CpuSnapshot {
+  server: number | undefined;
+  load: NodeJS.CpuUsage;
+  machine: number | undefined;
+}
+
+const cpuSnapshot = (pid: number | undefined): CpuSnapshot => ({ server: processCpuSeconds(pid), load: process.cpuUsage(), machine: machineBusySeconds() });
+
+/**
+ * One autocannon run. autocannon's own `duration` also counts building every connection's
+ * requests (seconds for thousands of bodies), so the run is timed, and `atStart` called, from
+ * its 'start' event, when the requests begin.
+ */
+async function fire(url: string, workload: Workload, seconds: number, atStart: () => void = () => {}): Promise<{ result: autocannon.Result; seconds: number }> {
+  const requests = workload.bodies.map((body) => ({ method: 'POST', path: workload.path, body }));
+  let client = 0;
+  const run = autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    requests,
+    // Each connection starts at its own place in the bodies, so concurrent requests differ.
+    setupClient: (connection) => {
+      const offset = Math.floor((client++ * requests.length) / CONNECTIONS) % requests.length;
+      connection.setRequests([...requests.slice(offset), ...requests.slice(0, offset)]);
+    },
+  });
+  let startedAt = performance.now();
+  run.once('start', () => {
+    startedAt = performance.now();
+    atStart();
+  });
+  const result = await run;
+  return { result, seconds: (performance.now() - startedAt) / 1000 };
+}
+
+async function measure(name: string, server: Server, workload: Workload): Promise<Measurement> {
+  // One request first: a server refusing the body would make every figure meaningless.
+  const probe = await fetch(`${server.url}${workload.path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: workload.bodies[0] });
+  const answer = await probe.text();
+  if (probe.status !== 200) throw new Error(`${name} answered ${probe.status} to a ${workload.path} body: ${answer}`);
+
+  await fire(server.url, workload, WARMUP_SECONDS);
+  const redisBefore = await redisCpuSeconds();
+  let before = cpuSnapshot(server.pid);
+  const { result, seconds } = await fire(server.url, workload, SECONDS, () => (before = cpuSnapshot(server.pid)));
+  const after = cpuSnapshot(server.pid);
+  const redisAfter = await redisCpuSeconds();
+  const rate = (from: number | undefined, to: number | undefined) => (from !== undefined && to !== undefined ? (to - from) / seconds : undefined);
+  const serverCpu = rate(before.server, after.server);
+  const loadCpu = (after.load.user + after.load.system - before.load.user - before.load.system) / 1e6 / seconds;
+  const machineCpu = rate(before.machine, after.machine);
+  const redisCpu = rate(redisBefore, redisAfter);
+  const statusCodes = Object.entries(result.statusCodeStats)
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, { count }]) => `${code}×${count}`)
+    .join(' ');
+  return {
+    server: name,
+    path: workload.path,
+    requestsPerSecond: result['2xx'] / seconds,
+    eventsPerSecond: (result['2xx'] * workload.eventsPerRequest) / seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    statusCodes,
+    errors: result.errors,
+    serverCpu,
+    loadCpu,
+    redisCpu,
+    otherCpu: machineCpu !== undefined && serverCpu !== undefined ? Math.max(0, machineCpu - serverCpu - loadCpu - (redisCpu ?? 0)) : undefined,
+  };
+}
+
+async function measureIntake(workload: Workload): Promise<Measurement> {
+  // A fresh `sluice start` per endpoint: the previous run's store backlog must not eat this run's CPU.
+  const sluice = await startSluice({ SLUICE_LOG_LEVEL: 'error' });
+  try {
+    const startedAt = performance.now();
+    const measurement = await measure('intake', sluiceServer(sluice), workload);
+    const seconds = (performance.now() - startedAt) / 1000;
+    const metrics = await (await fetch(`${sluice.url}/metrics`)).text();
+    const received = metricSum(metrics, 'sluice_events_received_total');
+    const stored = metricSum(metrics, 'sluice_events_stored_total') + metricSum(metrics, 'sluice_events_duplicate_total');
+    return { ...measurement, storedPerSecond: stored / seconds, backlogEvents: received - stored, redisBytes: Number((await redisInfo()).used_memory ?? NaN) };
+  } finally {
+    await sluice.stop();
+  }
+}
+
+const int = (value: number) => String(Math.round(value));
+const ms = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+const cores = (value: number | undefined) => (value === undefined ? '?' : value.toFixed(2));
+
+export async function benchIntake(): Promise<void> {
+  const events = trimmedEvents();
+  const meanBytes = events.reduce((sum, event) => sum + Buffer.byteLength(JSON.stringify(event)), 0) / events.length;
+  const loads = workloads(events);
+  const meanBody = (workload: Workload) => workload.bodies.reduce((sum, body) => sum + Buffer.byteLength(body), 0) / workload.bodies.length;
+
+  const results: Measurement[] = [];
+  const emptyRoute = await startEmptyRoute();
+  try {
+    for (const workload of loads) {
+      results.push(await measure('empty route', emptyRoute, workload));
+      results.push(await measureIntake(workload));
+    }
+  } finally {
+    await emptyRoute.stop();
+  }
+
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  out();
+  out(`intake: autocannon, ${CONNECTIONS} connections, ${SECONDS} s per run after a ${WARMUP_SECONDS} s warm-up`);
+  out(`  events: ${events.length} sample events trimmed to ≤ ${MAX_EVENT_BYTES} B, mean ${Math.round(meanBytes)} B; ` +
+    `/batch bodies ${PER_BATCH} events (${loads[0]!.bodies.length} bodies, mean ${(meanBody(loads[0]!) / 1024).toFixed(1)} KiB), /capture bodies 1 event (${loads[1]!.bodies.length} bodies, mean ${Math.round(meanBody(loads[1]!))} B)`);
+  out(`  baseline "empty route": bare fastify in a child process; JSON.parse of the body, counts the events, answers {"status":1}`);
+  out(`  "intake": sluice start in a child process (intake + stage workers + runner in one event loop, PGlite), no apps, a fresh one per endpoint`);
+  out(`  ${cpus().length} cores: autocannon runs in this process and competes with the server for CPU, for baseline and intake alike;`);
+  out(`  CPU columns: cores' worth used during the measured run by the server, autocannon ("load"), Redis, and every other process ("other")`);
+  out();
+  out(`${'endpoint'.padEnd(10)}${'server'.padEnd(12)}${'req/s'.padStart(7)}${'events/s'.padStart(10)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}` +
+    `${'non-2xx'.padStart(9)}${'errors'.padStart(8)}${'CPU server'.padStart(12)}${'load'.padStart(6)}${'redis'.padStart(7)}${'other'.padStart(7)}`);
+  for (const result of results) {
+    out(`${result.path.padEnd(10)}${result.server.padEnd(12)}${int(result.requestsPerSecond).padStart(7)}${int(result.eventsPerSecond).padStart(10)}` +
+      `${ms(result.p50).padStart(8)}${ms(result.p99).padStart(8)}${String(result.non2xx).padStart(9)}${String(result.errors).padStart(8)}` +
+      `${cores(result.serverCpu).padStart(12)}${cores(result.loadCpu).padStart(6)}${cores(result.redisCpu).padStart(7)}${cores(result.otherCpu).padStart(7)}` +
+      `${result.statusCodes ? `  (${result.statusCodes})` : ''}`);
+  }
+  out();
+  for (const workload of loads) {
+    const baseline = results.find((result) => result.path === workload.path && result.server === 'empty route')!;
+    const intake = results.find((result) => result.path === workload.path && result.server === 'intake')!;
+    const ratio = intake.eventsPerSecond / baseline.eventsPerSecond;
+    const refused = intake.non2xx + intake.errors;
+    const met = ratio >= TARGET_RATIO && intake.p99 < TARGET_P99_MS && refused === 0;
+    out(`${workload.path.padEnd(10)}intake/empty route events/s ${ratio.toFixed(2)}×, intake p99 ${ms(intake.p99)} ms` +
+      ` — target ≥ ${TARGET_RATIO}× and p99 < ${TARGET_P99_MS} ms: ${met ? 'met' : 'not met'}${refused ? ` (${refused} requests refused or failed)` : ''}`);
+  }
+  const busiest = Math.max(...results.map((result) => result.otherCpu ?? 0));
+  if (busiest > OTHER_CPU_WARNING) {
+    out(`note: other processes used up to ${busiest.toFixed(2)} cores during a measured run; the figures are disturbed (rerun on a quiet machine)`);
+  }
+  for (const intake of results.filter((result) => result.server === 'intake')) {
+    const redis = intake.redisBytes === undefined || Number.isNaN(intake.redisBytes) ? '' : `, Redis used_memory ${(intake.redisBytes / 1024 / 1024).toFixed(0)} MB`;
+    out(`${intake.path.padEnd(10)}runner in the intake's process: ${int(intake.storedPerSecond ?? 0)} events/s inserted or skipped as duplicates` +
+      ` (bodies repeat); at the end ${intake.backlogEvents} accepted events still queued${redis}`);
+  }
+}
