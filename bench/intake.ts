@@ -1,9 +1,9 @@
 /**
  * Intake throughput and latency under autocannon, 50 connections: /batch (50 events of ~600 B per
- * request) and /capture (one event per request) against `sluice start` with no apps installed
- * (events go straight to the store queue, the runner in the same process inserts them), beside an
- * empty fastify route that parses the same bodies — the baseline, measured in the same run under
- * the same conditions: each server in a child process of its own, autocannon in this process.
+ * request) and /capture (one event per request) against the intake alone (`sluice intake`, the
+ * target's subject) and `sluice start` with no apps (everything in one event loop, for comparison),
+ * beside an empty fastify route that parses the same bodies — the baseline, measured in the same
+ * run under the same conditions: each server in a child process of its own, autocannon in this process.
  * Target (the intake issue): intake ≥ 0.5× the empty route's events/s, p99 < 20 ms.
  */
 import { spawn } from 'node:child_process';
@@ -12,6 +12,7 @@ import { connect } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { startCluster } from '../test/helpers/cluster';
 import { PROJECT_TOKEN, REDIS_URL, REPO_ROOT, freePort, startSluice, waitFor, type RunningSluice } from '../test/helpers/services';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -257,12 +258,30 @@ async function measure(name: string, server: Server, workload: Workload): Promis
   };
 }
 
+/**
+ * The intake service alone (`sluice intake`, its own process, as production runs it): what it
+ * accepts is queued in Redis and nothing drains it during the run, so the figures are the
+ * intake's own. The cluster (its Postgres database, its Redis keys) is removed afterwards.
+ */
+async function measureIntakeAlone(workload: Workload): Promise<Measurement> {
+  // Nothing consumes here by design, so backpressure (which would rightly refuse a pipeline
+  // that never drains) is off: the run measures what the intake itself can take.
+  const cluster = await startCluster({ SLUICE_LOG_LEVEL: 'error', SLUICE_BACKPRESSURE_WAITING_JOBS: '0' });
+  try {
+    const server: Server = { url: cluster.url, pid: cluster.processes[0]!.child.pid, stop: async () => {} };
+    const measurement = await measure('intake', server, workload);
+    return { ...measurement, redisBytes: Number((await redisInfo()).used_memory ?? NaN) };
+  } finally {
+    await cluster.stop();
+  }
+}
+
 async function measureIntake(workload: Workload): Promise<Measurement> {
   // A fresh `sluice start` per endpoint: the previous run's store backlog must not eat this run's CPU.
   const sluice = await startSluice({ SLUICE_LOG_LEVEL: 'error' });
   try {
     const startedAt = performance.now();
-    const measurement = await measure('intake', sluiceServer(sluice), workload);
+    const measurement = await measure('sluice start', sluiceServer(sluice), workload);
     const seconds = (performance.now() - startedAt) / 1000;
     const metrics = await (await fetch(`${sluice.url}/metrics`)).text();
     const received = metricSum(metrics, 'sluice_events_received_total');
@@ -288,6 +307,7 @@ export async function benchIntake(): Promise<void> {
   try {
     for (const workload of loads) {
       results.push(await measure('empty route', emptyRoute, workload));
+      results.push(await measureIntakeAlone(workload));
       results.push(await measureIntake(workload));
     }
   } finally {
@@ -300,14 +320,15 @@ export async function benchIntake(): Promise<void> {
   out(`  events: ${events.length} sample events trimmed to ≤ ${MAX_EVENT_BYTES} B, mean ${Math.round(meanBytes)} B; ` +
     `/batch bodies ${PER_BATCH} events (${loads[0]!.bodies.length} bodies, mean ${(meanBody(loads[0]!) / 1024).toFixed(1)} KiB), /capture bodies 1 event (${loads[1]!.bodies.length} bodies, mean ${Math.round(meanBody(loads[1]!))} B)`);
   out(`  baseline "empty route": bare fastify in a child process; JSON.parse of the body, counts the events, answers {"status":1}`);
-  out(`  "intake": sluice start in a child process (intake + stage workers + runner in one event loop, PGlite), no apps, a fresh one per endpoint`);
+  out(`  "intake": sluice intake alone in a child process (Postgres for projects; accepted events stay queued in Redis), a fresh one per endpoint — the target's subject`);
+  out(`  "sluice start": intake + stage workers + runner in one process and one event loop (PGlite), no apps, a fresh one per endpoint — the newcomer's default, for comparison`);
   out(`  ${cpus().length} cores: autocannon runs in this process and competes with the server for CPU, for baseline and intake alike;`);
   out(`  CPU columns: cores' worth used during the measured run by the server, autocannon ("load"), Redis, and every other process ("other")`);
   out();
-  out(`${'endpoint'.padEnd(10)}${'server'.padEnd(12)}${'req/s'.padStart(7)}${'events/s'.padStart(10)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}` +
+  out(`${'endpoint'.padEnd(10)}${'server'.padEnd(14)}${'req/s'.padStart(7)}${'events/s'.padStart(10)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}` +
     `${'non-2xx'.padStart(9)}${'errors'.padStart(8)}${'CPU server'.padStart(12)}${'load'.padStart(6)}${'redis'.padStart(7)}${'other'.padStart(7)}`);
   for (const result of results) {
-    out(`${result.path.padEnd(10)}${result.server.padEnd(12)}${int(result.requestsPerSecond).padStart(7)}${int(result.eventsPerSecond).padStart(10)}` +
+    out(`${result.path.padEnd(10)}${result.server.padEnd(14)}${int(result.requestsPerSecond).padStart(7)}${int(result.eventsPerSecond).padStart(10)}` +
       `${ms(result.p50).padStart(8)}${ms(result.p99).padStart(8)}${String(result.non2xx).padStart(9)}${String(result.errors).padStart(8)}` +
       `${cores(result.serverCpu).padStart(12)}${cores(result.loadCpu).padStart(6)}${cores(result.redisCpu).padStart(7)}${cores(result.otherCpu).padStart(7)}` +
       `${result.statusCodes ? `  (${result.statusCodes})` : ''}`);
@@ -326,7 +347,11 @@ export async function benchIntake(): Promise<void> {
   if (busiest > OTHER_CPU_WARNING) {
     out(`note: other processes used up to ${busiest.toFixed(2)} cores during a measured run; the figures are disturbed (rerun on a quiet machine)`);
   }
-  for (const intake of results.filter((result) => result.server === 'intake')) {
+  for (const whole of results.filter((result) => result.server === 'sluice start')) {
+    const baseline = results.find((result) => result.path === whole.path && result.server === 'empty route')!;
+    out(`${whole.path.padEnd(10)}sluice start/empty route events/s ${(whole.eventsPerSecond / baseline.eventsPerSecond).toFixed(2)}×, p99 ${ms(whole.p99)} ms (runner and PGlite share its event loop)`);
+  }
+  for (const intake of results.filter((result) => result.server === 'sluice start')) {
     const redis = intake.redisBytes === undefined || Number.isNaN(intake.redisBytes) ? '' : `, Redis used_memory ${(intake.redisBytes / 1024 / 1024).toFixed(0)} MB`;
     out(`${intake.path.padEnd(10)}runner in the intake's process: ${int(intake.storedPerSecond ?? 0)} events/s inserted or skipped as duplicates` +
       ` (bodies repeat); at the end ${intake.backlogEvents} accepted events still queued${redis}`);

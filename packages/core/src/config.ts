@@ -136,7 +136,7 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     rateLimitBurst: readInt(env, 'SLUICE_RATE_LIMIT_BURST', 0, 0, 100_000_000),
     backpressureWaitingJobs: readInt(env, 'SLUICE_BACKPRESSURE_WAITING_JOBS', 5_000, 0, 10_000_000),
     trustedProxies: readTrustedProxies(env),
-    batchWindowMs: readInt(env, 'SLUICE_BATCH_WINDOW_MS', 5, 0, 10_000),
+    batchWindowMs: readInt(env, 'SLUICE_BATCH_WINDOW_MS', 0, 0, 10_000),
     batchMaxEvents: readInt(env, 'SLUICE_BATCH_MAX_EVENTS', 500, 1, 100_000),
     workerConcurrency: readInt(env, 'SLUICE_WORKER_CONCURRENCY', 4, 1, 1000),
     stages: env.SLUICE_STAGES || '*',

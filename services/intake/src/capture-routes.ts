@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CaptureError, normalizeEvent, parseCaptureBody, type PipelineCache, type Project } from '@sluice/core';
+import { CaptureError, eventNormalizer, parseCaptureBody, type PipelineCache, type Project } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
 import { entryQueue } from '@sluice/queues';
 import type { Backpressure } from './backpressure';
@@ -60,11 +60,9 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
     }
     const project = await deps.projectByToken(parsed.token);
     if (!project) throw new CaptureError('invalid_token', 'the project token is not valid', 401);
-    const now = new Date();
     const ip = project.anonymizeIps ? null : (request.ip ?? null);
-    const events = parsed.events.map((raw, index) =>
-      normalizeEvent(raw, { projectId: project.id, ip, anonymizeIp: project.anonymizeIps, now, sentAt: parsed.sentAt, index }),
-    );
+    const normalize = eventNormalizer({ projectId: project.id, ip, anonymizeIp: project.anonymizeIps, now: new Date(), sentAt: parsed.sentAt });
+    const events = parsed.events.map(normalize);
     const queue = entryQueue(await deps.pipelines.route(project.id));
     if (await deps.backpressure.isOver(queue)) {
       deps.metrics.intakeRefused.inc({ project: project.id, reason: 'backpressure' }, events.length);

@@ -1,7 +1,10 @@
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import LZString from 'lz-string';
-import { CaptureError } from '@sluice/core';
+import { CaptureError, MAX_EVENT_DEPTH, nestsDeeperThan } from '@sluice/core';
+
+/** The envelope (`{batch: [ … ]}`) adds two levels above an event's own. */
+const MAX_BODY_DEPTH = MAX_EVENT_DEPTH + 2;
 
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
@@ -20,11 +23,17 @@ export interface RawCapture {
 }
 
 function parseJson(text: string, what: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
+    // Nesting deep enough to exhaust V8's parser lands here too, as a RangeError.
     throw new CaptureError('invalid_json', `${what} is not valid JSON: ${(error as Error).message}`);
   }
+  if (nestsDeeperThan(value, MAX_BODY_DEPTH)) {
+    throw new CaptureError('too_deep', `${what} nests deeper than ${MAX_BODY_DEPTH} levels`);
+  }
+  return value;
 }
 
 function tooLarge(maxDecodedBytes: number): CaptureError {
@@ -56,8 +65,18 @@ async function decompress(bytes: Buffer, raw: RawCapture): Promise<Buffer> {
   }
 }
 
+/** The first character that is not JSON whitespace (found without copying a large body the way trim() does). */
+function firstSignificant(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== 32 && code !== 10 && code !== 13 && code !== 9) return text[i]!;
+  }
+  return '';
+}
+
 function looksLikeJson(text: string): boolean {
-  return text.startsWith('{') || text.startsWith('[');
+  const first = firstSignificant(text);
+  return first === '{' || first === '[';
 }
 
 /**
@@ -98,10 +117,10 @@ export async function decodeCaptureBody(raw: RawCapture): Promise<unknown> {
   }
   const bytes = typeof raw.body === 'string' ? Buffer.from(raw.body) : (raw.body ?? Buffer.alloc(0));
   if (bytes.length === 0) throw new CaptureError('empty_body', 'the request body is empty');
-  const text = (await decompress(bytes, raw)).toString('utf8').trim();
-  if (text === '') throw new CaptureError('empty_body', 'the request body is empty');
+  const text = (await decompress(bytes, raw)).toString('utf8');
+  if (firstSignificant(text) === '') throw new CaptureError('empty_body', 'the request body is empty');
   if (looksLikeJson(text)) return parseJson(text, 'the body');
-  const form = new URLSearchParams(text);
+  const form = new URLSearchParams(text.trim());
   const data = form.get('data');
   if (data === null) {
     if (raw.compression === 'base64') return decodeData(text, 'base64', raw.maxDecodedBytes);
