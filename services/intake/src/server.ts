@@ -35,6 +35,37 @@ export interface Intake {
   clearCaches(): void;
 }
 
+/** How long a shutdown waits for the requests already in handlers before cutting connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Counts the requests between arrival and answer, so a shutdown can wait for them. */
+function trackRequests(app: FastifyInstance) {
+  let open = 0;
+  let onIdle: (() => void) | undefined;
+  const done = () => {
+    open -= 1;
+    if (open === 0) onIdle?.();
+  };
+  app.addHook('onRequest', async () => void (open += 1));
+  app.addHook('onResponse', async () => done());
+  // (fastify refuses an async onRequestAbort hook without the request argument; the callback form is fine)
+  app.addHook('onRequestAbort', (_request, next) => {
+    done();
+    next();
+  });
+  return {
+    settled: (timeoutMs: number) =>
+      new Promise<void>((resolve) => {
+        if (open === 0) return resolve();
+        const timer = setTimeout(resolve, timeoutMs);
+        onIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }),
+  };
+}
+
 /** A hop count becomes proxy-addr's trust function (fastify's types take no bare number). */
 function trustProxyOption(trusted: boolean | number | string[]) {
   return typeof trusted === 'number' ? (_address: string, hop: number) => hop < trusted : trusted;
@@ -63,6 +94,7 @@ export async function createIntake(options: IntakeOptions): Promise<Intake> {
     trustProxy: trustProxyOption(config.trustedProxies),
   });
   app.setErrorHandler(errorHandler(logger));
+  const requests = trackRequests(app);
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
@@ -83,7 +115,14 @@ export async function createIntake(options: IntakeOptions): Promise<Intake> {
   return {
     app,
     close: async () => {
-      await app.close();
+      const closed = app.close();
+      // Node's server.close() waits for every keep-alive connection to end, and a client that
+      // keeps sending on one can hold it open for ever (its requests are not even parsed any
+      // more). Once every request already in a handler has been answered, whatever is left on
+      // the wire was never acknowledged, so the connections are cut and the client retries.
+      await requests.settled(SHUTDOWN_GRACE_MS);
+      app.server.closeAllConnections();
+      await closed;
       await committer.drain();
     },
     clearCaches: () => tokens.clear(),
