@@ -4,6 +4,7 @@ import { RedisUnavailableError } from '@sluice/queues';
 import { CliError } from './admin-client';
 import { appsCommand } from './commands/apps';
 import { deadLettersCommand } from './commands/dead-letters';
+import { projectsCommand } from './commands/projects';
 import { UsageError, serve, type Role } from './commands/serve';
 
 const USAGE = `usage: sluice <command>
@@ -11,7 +12,9 @@ const USAGE = `usage: sluice <command>
   intake | worker | runner
                         one service alone (needs DATABASE_URL)
   apps install <dir> [--project P] [--config key=value …] [--order N] [--json]
-  apps list [--project P] [--json]
+  apps list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N]
+                        [--project P] [--json]
+  projects create <name> [--id ID] [--json] | projects list [--json]
   dead-letters list [--project P] [--instance ID] [--limit N] [--json]
   dead-letters replay [--project P] [--instance ID] [--id ID …] [--json]
 Configuration comes from environment variables; see the README.`;
@@ -29,6 +32,7 @@ async function main(argv: string[]): Promise<void> {
   if (roles) return serve(loadConfig(), roles, { startRedis: command === 'start' });
   if (command === 'apps') return appsCommand(args);
   if (command === 'dead-letters') return deadLettersCommand(args);
+  if (command === 'projects') return projectsCommand(args);
   throw new UsageError(command && command !== 'help' && command !== '--help' ? `unknown command "${command}"\n${USAGE}` : USAGE);
 }
 

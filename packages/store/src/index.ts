@@ -28,6 +28,10 @@ export interface Store {
   createProject(input: { id: string; name: string; token: string }): Promise<Project>;
   /** Null when there is no such project. */
   updateProject(id: string, changes: { name?: string; anonymizeIps?: boolean }): Promise<Project | null>;
+  /** A new token for the project (the old one stops working); null when there is no such project. */
+  setProjectToken(id: string, token: string): Promise<Project | null>;
+  /** The project and all its data (events, app instances, logs, dead letters), in one transaction. */
+  deleteProject(id: string): Promise<boolean>;
   /** When an app with the same versionHash is already stored, returns that one. */
   saveApp(input: Omit<AppRecord, 'id' | 'createdAt'>): Promise<AppRecord>;
   getApp(id: number): Promise<AppRecord | null>;

@@ -64,3 +64,18 @@ export async function updateProject(
   );
   return rows[0] ? toProject(rows[0]) : null;
 }
+
+/** Gives a project a new token (the old one stops working); null when there is no such project. */
+export async function setProjectToken(db: Queryable, id: string, token: string): Promise<Project | null> {
+  const rows = await db.query(`UPDATE projects SET token = $2::text WHERE id = $1::text RETURNING ${PROJECT_COLUMNS}`, [id, token]);
+  return rows[0] ? toProject(rows[0]) : null;
+}
+
+/** Every table that holds a project's data, children first. */
+const PROJECT_DATA = ['events', 'app_logs', 'dead_letters', 'app_instances'];
+
+/** Deletes a project with all its data (events, app instances, logs, dead letters); false when there was none. Caller runs this in a transaction. */
+export async function deleteProject(db: Queryable, id: string): Promise<boolean> {
+  for (const table of PROJECT_DATA) await db.execute(`DELETE FROM ${table} WHERE project_id = $1::text`, [id]);
+  return (await db.execute(`DELETE FROM projects WHERE id = $1::text`, [id])) > 0;
+}

@@ -58,6 +58,14 @@ export class SqlStore implements Store {
     return projects.updateProject(this.sql, id, changes);
   }
 
+  setProjectToken(id: string, token: string) {
+    return projects.setProjectToken(this.sql, id, token);
+  }
+
+  deleteProject(id: string) {
+    return this.sql.transaction((tx) => projects.deleteProject(tx, id));
+  }
+
   saveApp(input: Omit<AppRecord, 'id' | 'createdAt'>) {
     return apps.saveApp(this.sql, input);
   }

@@ -71,6 +71,26 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     await expect(store.createProject({ id: 'p3', name: 'dup token', token: 'phc_two' })).rejects.toThrow();
   });
 
+  it('rotates a project\'s token and deletes a project with its data', async () => {
+    const rotated = await store.setProjectToken('p1', 'phc_new');
+    expect(rotated).toMatchObject({ id: 'p1', token: 'phc_new' });
+    expect(await store.getProjectByToken('phc_one')).toBeNull();
+    expect(await store.setProjectToken('nope', 'x')).toBeNull();
+    await store.createProject({ id: 'gone', name: 'Gone', token: 'phc_gone' });
+    const appRecord = await store.saveApp(app('del'));
+    const instance = await store.createInstance({ projectId: 'gone', appId: appRecord.id, config: {} });
+    await store.insertEvents('p1', [{ uuid: '0190a5b1-1111-7000-8000-000000000002', event: 'kept', distinct_id: 'd', properties: {}, timestamp: new Date().toISOString(), team_id: 'p1', ip: null, site_url: '', now: new Date().toISOString(), sent_at: null } as never]);
+    await store.insertEvents('gone', [{ uuid: '0190a5b1-1111-7000-8000-000000000001', event: 'e', distinct_id: 'd', properties: {}, timestamp: new Date().toISOString(), team_id: 'gone', ip: null, site_url: '', now: new Date().toISOString(), sent_at: null } as never]);
+    await store.appendLogs([{ instanceId: instance.id, projectId: 'gone', timestamp: new Date().toISOString(), level: 'log', message: 'x' }]);
+    expect(await store.deleteProject('gone')).toBe(true);
+    expect(await store.getProject('gone')).toBeNull();
+    expect(await store.countEvents('gone')).toBe(0);
+    expect(await store.listInstances('gone')).toEqual([]);
+    expect(await store.listLogs(instance.id, { limit: 10 })).toEqual([]);
+    expect(await store.deleteProject('gone')).toBe(false);
+    expect(await store.countEvents('p1')).toBe(1); // other projects keep theirs
+  });
+
   it('updates a project\'s name and IP option', async () => {
     expect(await store.updateProject('p1', { anonymizeIps: true })).toEqual({ id: 'p1', name: 'Project 1', token: 'phc_one', anonymizeIps: true });
     expect(await store.updateProject('p1', { name: 'Renamed' })).toMatchObject({ name: 'Renamed', anonymizeIps: true });

@@ -1,15 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import type { Project } from '@sluice/core';
 import type { QueueProducer } from '@sluice/queues';
 import type { Store } from '@sluice/store';
 import { requireAdminToken } from './admin-auth';
 import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-lookup';
-import { readBodyObject, invalidField } from './admin-body';
 import { readLimit } from './admin-params';
-import { notFound } from './errors';
 import { installApp, readInstallRequest } from './app-install';
 import { deadLetterRoutes } from './dead-letter-routes';
 import { instanceRoutes } from './instance-routes';
+import { projectRoutes } from './project-routes';
 
 export interface AdminDeps {
   store: Store;
@@ -22,9 +20,6 @@ export interface AdminDeps {
 
 type ProjectParams = { projectId: string };
 
-function projectView({ id, name, token, anonymizeIps }: Project) {
-  return { id, name, token, anonymizeIps };
-}
 type InstanceParams = ProjectParams & { instanceId: string };
 type LimitQuery = { limit?: string };
 
@@ -39,26 +34,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged };
   await app.register(instanceRoutes, childDeps);
   await app.register(deadLetterRoutes, childDeps);
-
-  app.get('/projects', async () => {
-    const projects = await store.listProjects();
-    return { results: projects.map(projectView) };
-  });
-
-  app.patch<{ Params: ProjectParams }>('/projects/:projectId', async (request) => {
-    const { id } = await project(request.params.projectId);
-    const body = readBodyObject(request.body, '"name" and/or "anonymizeIps"');
-    if (body.name !== undefined && (typeof body.name !== 'string' || body.name.trim() === '')) throw invalidField('"name" must be a non-empty string', 'name');
-    if (body.anonymizeIps !== undefined && typeof body.anonymizeIps !== 'boolean') throw invalidField('"anonymizeIps" must be true or false', 'anonymizeIps');
-    const updated = await store.updateProject(id, {
-      ...(body.name !== undefined && { name: body.name as string }),
-      ...(body.anonymizeIps !== undefined && { anonymizeIps: body.anonymizeIps as boolean }),
-    });
-    if (!updated) throw notFound(`project "${id}"`);
-    // Every intake caches projects by token: tell them.
-    await deps.pipelineChanged(id);
-    return projectView(updated);
-  });
+  await app.register(projectRoutes, childDeps);
 
   app.get<{ Params: ProjectParams }>('/projects/:projectId/apps', async (request) => {
     const { id } = await project(request.params.projectId);

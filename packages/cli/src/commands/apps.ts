@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CliError, adminRequest } from '../admin-client';
 import { readAppDir } from '../read-app-dir';
+import { readPositiveInt } from '../args';
 import { printTable } from '../table';
 
 interface InstanceView {
@@ -11,6 +12,8 @@ interface InstanceView {
   order: number;
   enabled: boolean;
 }
+
+const readInstanceId = (raw: string | undefined, what = 'instance id') => readPositiveInt(raw, what);
 
 function parseConfig(pairs: string[]): Record<string, string> {
   const config: Record<string, string> = {};
@@ -37,6 +40,7 @@ export async function appsCommand(args: string[], out: NodeJS.WritableStream = p
       project: { type: 'string', default: 'default' },
       config: { type: 'string', multiple: true, default: [] },
       order: { type: 'string' },
+      limit: { type: 'string', default: '100' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -58,5 +62,38 @@ export async function appsCommand(args: string[], out: NodeJS.WritableStream = p
     else printInstances(results, out);
     return;
   }
-  throw new CliError('usage: sluice apps install <dir> | sluice apps list  [--project P] [--json]');
+  const instancePath = (raw: string | undefined) => `/api/projects/${project}/apps/${readInstanceId(raw)}`;
+  const printInstance = (instance: InstanceView, what: string) =>
+    out.write(values.json ? `${JSON.stringify(instance)}\n` : `${what} ${instance.name} (instance ${instance.id}): ${instance.enabled ? 'enabled' : 'disabled'}, order ${instance.order}\n`);
+  if (verb === 'config') {
+    const config = parseConfig(values.config!);
+    if (Object.keys(config).length === 0) throw new CliError('usage: sluice apps config <instanceId> --config key=value … (replaces the whole config)');
+    printInstance(await adminRequest<InstanceView>('PATCH', instancePath(positionals[0]), { config }), 'configured');
+    return;
+  }
+  if (verb === 'enable' || verb === 'disable') {
+    printInstance(await adminRequest<InstanceView>('PATCH', instancePath(positionals[0]), { enabled: verb === 'enable' }), `${verb}d`);
+    return;
+  }
+  if (verb === 'order') {
+    const order = positionals.map((raw) => readInstanceId(raw));
+    if (order.length === 0) throw new CliError('usage: sluice apps order <instanceId> <instanceId> … (the whole chain, first to last)');
+    const { results } = await adminRequest<{ results: InstanceView[] }>('PUT', `/api/projects/${project}/apps/order`, { order });
+    if (values.json) out.write(`${JSON.stringify(results)}\n`);
+    else printInstances(results, out);
+    return;
+  }
+  if (verb === 'remove') {
+    await adminRequest('DELETE', instancePath(positionals[0]));
+    if (!values.json) out.write(`removed instance ${positionals[0]} from project ${values.project}\n`);
+    return;
+  }
+  if (verb === 'logs') {
+    const limit = readInstanceId(values.limit, '--limit');
+    const { results } = await adminRequest<{ results: Array<{ timestamp: string; level: string; message: string }> }>('GET', `${instancePath(positionals[0])}/logs?limit=${limit}`);
+    // Oldest first, like a terminal log.
+    for (const line of results.reverse()) out.write(values.json ? `${JSON.stringify(line)}\n` : `${line.timestamp} ${line.level.padEnd(5)} ${line.message}\n`);
+    return;
+  }
+  throw new CliError('usage: sluice apps install <dir> | list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N]  [--project P] [--json]');
 }

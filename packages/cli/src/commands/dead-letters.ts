@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CliError, adminRequest } from '../admin-client';
+import { readPositiveInt } from '../args';
 import { printTable } from '../table';
 
 interface DeadLetterView {
@@ -17,10 +18,7 @@ const USAGE = 'usage: sluice dead-letters list [--project P] [--instance ID] [--
 const REPLAY_SLICE = 1000;
 
 function readId(raw: string | undefined, flag: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new CliError(`${flag} "${raw}": expected a positive integer`);
-  return value;
+  return raw === undefined ? undefined : readPositiveInt(raw, flag);
 }
 
 /** `sluice dead-letters list|replay`: events destinations could not take, shown and sent again. */
