@@ -54,24 +54,18 @@ export interface SluiceConfig {
 
 type Env = Record<string, string | undefined>;
 
-function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+function readNumber(env: Env, name: string, fallback: number, min: number, max: number, integer = false): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  if (!(integer ? Number.isInteger(value) : Number.isFinite(value)) || value < min || value > max) {
+    throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${raw}"`);
   }
   return value;
 }
 
-function readNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
+function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  return readNumber(env, name, fallback, min, max, true);
 }
 
 /** `SLUICE_TRUSTED_PROXIES`: empty (trust none), `true`, a hop count, or a comma-separated list of addresses/CIDRs. */

@@ -1,5 +1,6 @@
 import type { AppInstance, AppLogEntry, AppRecord, Logger } from '@sluice/core';
-import { createAppVm, isRetryError, type AppVm } from './app-vm';
+import { createAppVm, type AppVm } from './app-vm';
+import { isRetryError } from './realm';
 import type { SandboxLimits } from './limits';
 import type { JobRequest } from './meta';
 

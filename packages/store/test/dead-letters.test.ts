@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { AppInstance, DeliveryFunction, PluginEvent } from '@sluice/core';
+import { app, event } from './fixtures';
+import type { AppInstance, DeliveryFunction } from '@sluice/core';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -10,33 +11,6 @@ import {
   type DeadLetterInput,
   type Store,
 } from '../src/index';
-
-function event(overrides: Partial<PluginEvent> = {}): PluginEvent {
-  return {
-    uuid: randomUUID(),
-    event: '$pageview',
-    distinct_id: 'user_1',
-    properties: { $current_url: 'https://example.com/', nested: { list: [1, 'two'] } },
-    timestamp: '2026-01-01T00:00:00.000Z',
-    ip: '127.0.0.1',
-    site_url: 'http://localhost',
-    team_id: 'p1',
-    now: '2026-01-01T00:00:00.000Z',
-    sent_at: null,
-    ...overrides,
-  };
-}
-
-function app(hash: string) {
-  return {
-    name: `app-${hash}`,
-    versionHash: hash,
-    pluginJson: { name: `app-${hash}`, config: [{ key: 'k', type: 'string' as const }] },
-    source: { 'plugin.json': '{}', 'index.js': 'export function onEvent() {}' },
-    code: 'module.exports = {}',
-    capabilities: ['onEvent' as const],
-  };
-}
 
 describe.each(['postgres', 'pglite'] as const)('dead letters and instance updates on %s', (kind) => {
   let store: Store;
@@ -62,7 +36,7 @@ describe.each(['postgres', 'pglite'] as const)('dead letters and instance update
     ({ store, cleanup } = await createTestStore(kind));
     await store.createProject({ id: 'p1', name: 'Project 1', token: 'phc_one' });
     await store.createProject({ id: 'p2', name: 'Project 2', token: 'phc_two' });
-    const a = await store.saveApp(app('a'));
+    const a = await store.saveApp(app('a', ['onEvent']));
     first = await store.createInstance({ projectId: 'p1', appId: a.id, config: { k: 'one' } });
     second = await store.createInstance({ projectId: 'p1', appId: a.id, config: { k: 'two' } });
     elsewhere = await store.createInstance({ projectId: 'p2', appId: a.id, config: {} });

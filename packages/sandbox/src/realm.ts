@@ -1,0 +1,207 @@
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
+import { APP_CAPABILITIES, type AppCapability } from '@sluice/core';
+import { SandboxLimitError, applyLimits, limitKindOf, type SandboxLimits } from './limits';
+import { META_CAPABILITIES, disposePendingHostCalls, type MetaContext } from './meta';
+import { PRELUDE } from './prelude';
+import { abandonQuickJS } from './quickjs';
+
+/** The prelude's functions the host calls. */
+const ENTRY_POINTS = ['load', 'capabilities', 'call', 'processBatch', 'onEvent', 'exportEvents', 'runJob'] as const;
+export type EntryPoint = (typeof ENTRY_POINTS)[number];
+
+/** Whether an app call failed with PostHog's RetryError (the app asks to be called again later). */
+export function isRetryError(error: unknown): boolean {
+  return error instanceof AppError && error.retry;
+}
+
+/** An error the app threw (as opposed to a limit the host enforced). */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    message: string,
+    /** The app threw PostHog's RetryError: call again later. */
+    readonly retry = false,
+  ) {
+    super(message);
+  }
+}
+
+/** One QuickJS runtime + context holding one app instance, its `meta` and the prelude's entry points. */
+export class Realm {
+  readonly runtime: QuickJSRuntime;
+  readonly vm: QuickJSContext;
+  /** The prelude's functions, taken once; the app never sees them (see PRELUDE). */
+  private readonly entryPoints = new Map<EntryPoint, QuickJSHandle>();
+  /**
+   * Set when the host's own stack overflowed inside a QuickJS call: the runtime's internals may be
+   * half-updated, and disposing it could abort the shared wasm module, so it is abandoned instead
+   * (and the module retired, see abandonQuickJS).
+   */
+  private poisoned = false;
+  private disposed = false;
+  /** Moved before every call; the interrupt handler reads it. */
+  private readonly deadline = { at: 0 };
+
+  constructor(
+    private readonly module: QuickJSWASMModule,
+    code: string,
+    context: MetaContext,
+    readonly limits: SandboxLimits,
+  ) {
+    this.runtime = module.newRuntime();
+    applyLimits(this.runtime, limits, this.deadline);
+    this.vm = this.runtime.newContext();
+    try {
+      for (const capability of META_CAPABILITIES) capability.install?.(this.vm, context);
+      this.evaluate(PRELUDE, 'sluice-prelude.js', 'loading the sandbox');
+      const shims = META_CAPABILITIES.map((capability) => capability.shim(context)).join('\n');
+      this.evaluate(`(function (meta) {\n${shims}\n})(globalThis.__sluice.meta = {});`, 'sluice-meta.js', 'setting up meta');
+      const sluice = this.vm.getProp(this.vm.global, '__sluice');
+      for (const name of ENTRY_POINTS) this.entryPoints.set(name, this.vm.getProp(sluice, name));
+      sluice.dispose();
+      this.evaluate('delete globalThis.__sluice;', 'sluice-hide.js', 'setting up the sandbox');
+      this.loadApp(code);
+    } catch (error) {
+      this.dispose();
+      throw error;
+    }
+  }
+
+  /** Runs the app's module body (CommonJS-wrapped), under the same limits as any call. */
+  private loadApp(code: string): void {
+    const what = 'loading the app';
+    this.armDeadline();
+    const body = this.guardHost(what, () => this.vm.evalCode(`(function (module, exports, require) {\n${code}\n})`, 'app.js'));
+    if (body.error) throw this.toError(body.error, what);
+    const loaded = this.guardHost(what, () => this.vm.callFunction(this.entryPoint('load'), this.vm.undefined, body.value));
+    body.value.dispose();
+    if (loaded.error) throw this.toError(loaded.error, what);
+    loaded.value.dispose();
+  }
+
+  private evaluate(source: string, filename: string, what: string): void {
+    this.armDeadline();
+    const result = this.guardHost(what, () => this.vm.evalCode(source, filename));
+    if (result.error) throw this.toError(result.error, what);
+    result.value.dispose();
+  }
+
+  /** Runs a QuickJS call, turning an overflow of the host's stack into a stack-limit error. */
+  private guardHost<T>(fn: string, work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      this.poisoned = true;
+      throw new SandboxLimitError('stack', fn, this.limits);
+    }
+  }
+
+  armDeadline(timeoutMs = this.limits.callTimeoutMs): void {
+    this.deadline.at = Date.now() + timeoutMs;
+  }
+
+  private entryPoint(name: EntryPoint): QuickJSHandle {
+    return this.entryPoints.get(name)!;
+  }
+
+  /** Turns a thrown QuickJS value into a SandboxLimitError or an AppError, disposing the handle. */
+  toError(handle: QuickJSHandle, fn: string, timeoutMs = this.limits.callTimeoutMs): Error {
+    const dumped = this.vm.dump(handle) as { name?: string; message?: string } | string | null;
+    handle.dispose();
+    // A bare null is what QuickJS throws when it cannot even allocate its "out of memory" error.
+    if (dumped === null) return new SandboxLimitError('memory', fn, this.limits);
+    const error = typeof dumped === 'object' ? dumped : { message: String(dumped) };
+    const limit = limitKindOf(error);
+    if (limit) return new SandboxLimitError(limit, fn, { ...this.limits, callTimeoutMs: timeoutMs });
+    const message = error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : (error.message ?? 'unknown error');
+    return new AppError(message, error.name === 'RetryError');
+  }
+
+  /**
+   * Calls a prelude entry point with string arguments: one boundary crossing. A string result
+   * comes back at once; a promise (async app code) is pumped until it settles or the deadline passes.
+   */
+  async call(name: EntryPoint, fn: string, args: string[] = [], timeoutMs = this.limits.callTimeoutMs): Promise<string> {
+    this.armDeadline(timeoutMs);
+    const argHandles = args.map((arg) => this.vm.newString(arg));
+    const result = this.guardHost(fn, () => this.vm.callFunction(this.entryPoint(name), this.vm.undefined, ...argHandles));
+    for (const handle of argHandles) handle.dispose();
+    if (result.error) throw this.toError(result.error, fn, timeoutMs);
+    const value = result.value;
+    if (this.vm.typeof(value) === 'string') {
+      const text = this.vm.getString(value);
+      value.dispose();
+      return text;
+    }
+    try {
+      return await this.settle(value, fn, timeoutMs);
+    } finally {
+      value.dispose();
+    }
+  }
+
+  private async settle(promise: QuickJSHandle, fn: string, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      // Host calls settled since the last turn (jobs, later cache/fetch) queue their callbacks:
+      // the interrupt deadline covers the whole call, so re-arm it to the call's own deadline.
+      this.deadline.at = deadline;
+      const jobs = this.guardHost(fn, () => this.runtime.executePendingJobs());
+      if (jobs.error) throw this.toError(jobs.error, fn, timeoutMs);
+      const state = this.vm.getPromiseState(promise);
+      if (state.type === 'fulfilled') {
+        const text = this.vm.typeof(state.value) === 'string' ? this.vm.getString(state.value) : '';
+        state.value.dispose();
+        return text;
+      }
+      if (state.type === 'rejected') throw this.toError(state.error, fn, timeoutMs);
+      if (Date.now() > deadline) throw new SandboxLimitError('time', fn, { ...this.limits, callTimeoutMs: timeoutMs });
+      // Waiting on the host (later: cache, fetch): let the event loop settle those promises.
+      if (jobs.value === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  capabilities(): AppCapability[] {
+    return JSON.parse(this.callSync('capabilities', JSON.stringify(APP_CAPABILITIES))) as AppCapability[];
+  }
+
+  private callSync(name: EntryPoint, arg: string): string {
+    this.armDeadline();
+    const argHandle = this.vm.newString(arg);
+    const result = this.guardHost(name, () => this.vm.callFunction(this.entryPoint(name), this.vm.undefined, argHandle));
+    argHandle.dispose();
+    if (result.error) throw this.toError(result.error, name);
+    const text = this.vm.getString(result.value);
+    result.value.dispose();
+    return text;
+  }
+
+  /** Frees the runtime, or abandons it (and retires its wasm module) when that cannot be done safely. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (!this.poisoned) {
+      disposePendingHostCalls(this.vm);
+      for (const handle of this.entryPoints.values()) handle.dispose();
+      this.entryPoints.clear();
+      this.vm.dispose();
+      try {
+        this.runtime.dispose();
+      } catch (error) {
+        // QuickJS itself leaks references when it runs out of memory inside a promise job (an
+        // async processEvent), and its runtime teardown then aborts on a leak assertion. The
+        // module survives the abort (checked), but like a host-stack trap the abort skips the
+        // C stack restore, so the module is retired the same way.
+        if (!isWasmAbort(error)) throw error;
+        this.poisoned = true;
+      }
+    }
+    if (this.poisoned) abandonQuickJS(this.module); // its memory is lost; the process goes on
+  }
+}
+
+/** emscripten's abort(): a WebAssembly.RuntimeError whose message starts with "Aborted(". */
+function isWasmAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'RuntimeError' && error.message.startsWith('Aborted(');
+}
