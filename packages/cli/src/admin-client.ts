@@ -16,12 +16,14 @@ export function adminToken(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-/** Calls the admin API at SLUICE_URL; a non-2xx answer becomes a CliError with the server's message. */
-export async function adminRequest<T>(method: string, path: string, body?: unknown, env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  const base = env.SLUICE_URL || `http://${env.SLUICE_HOST || '127.0.0.1'}:${env.SLUICE_PORT || '8000'}`;
-  let response: Response;
+function baseUrl(env: NodeJS.ProcessEnv): string {
+  return env.SLUICE_URL || `http://${env.SLUICE_HOST || '127.0.0.1'}:${env.SLUICE_PORT || '8000'}`;
+}
+
+async function send(method: string, path: string, body: unknown, env: NodeJS.ProcessEnv): Promise<Response> {
+  const base = baseUrl(env);
   try {
-    response = await fetch(`${base}${path}`, {
+    return await fetch(`${base}${path}`, {
       method,
       headers: { authorization: `Bearer ${adminToken(env)}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -29,6 +31,33 @@ export async function adminRequest<T>(method: string, path: string, body?: unkno
   } catch (error) {
     throw new CliError(`cannot reach Sluice at ${base} (${(error as Error).cause ?? (error as Error).message}): is it running? Set SLUICE_URL to point elsewhere`);
   }
+}
+
+/**
+ * Follows a server-sent-events route of the admin API, calling `onData` with each event's parsed
+ * `data`, until the server ends the stream.
+ */
+export async function adminStream(path: string, onData: (data: unknown) => void, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const response = await send('GET', path, undefined, env);
+  if (!response.ok || !response.body) {
+    const { message } = (await response.json().catch(() => ({}))) as { message?: string };
+    throw new CliError(`GET ${path} failed (${response.status}): ${message ?? response.statusText}`);
+  }
+  let buffered = '';
+  for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const message = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      for (const line of message.split('\n')) if (line.startsWith('data: ')) onData(JSON.parse(line.slice(6)));
+    }
+  }
+}
+
+/** Calls the admin API at SLUICE_URL; a non-2xx answer becomes a CliError with the server's message. */
+export async function adminRequest<T>(method: string, path: string, body?: unknown, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  const response = await send(method, path, body, env);
   const text = await response.text();
   const parsed = text ? (JSON.parse(text) as T & { message?: string; details?: unknown }) : ({} as T);
   if (!response.ok) {

@@ -4,6 +4,7 @@ import { RedisUnavailableError } from '@sluice/queues';
 import { CliError } from './admin-client';
 import { appsCommand } from './commands/apps';
 import { deadLettersCommand } from './commands/dead-letters';
+import { eventsCommand } from './commands/events';
 import { projectsCommand } from './commands/projects';
 import { UsageError, serve, type Role } from './commands/serve';
 
@@ -12,9 +13,10 @@ const USAGE = `usage: sluice <command>
   intake | worker | runner
                         one service alone (needs DATABASE_URL)
   apps install <dir> [--project P] [--config key=value …] [--order N] [--json]
-  apps list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N]
+  apps list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N] [--level L] [--follow]
                         [--project P] [--json]
   projects create <name> [--id ID] [--json] | projects list [--json]
+  events tail [--project P] [--event NAME] [--distinct-id ID] [--json]
   dead-letters list [--project P] [--instance ID] [--limit N] [--json]
   dead-letters replay [--project P] [--instance ID] [--id ID …] [--json]
 Configuration comes from environment variables; see the README.`;
@@ -33,6 +35,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'apps') return appsCommand(args);
   if (command === 'dead-letters') return deadLettersCommand(args);
   if (command === 'projects') return projectsCommand(args);
+  if (command === 'events') return eventsCommand(args);
   throw new UsageError(command && command !== 'help' && command !== '--help' ? `unknown command "${command}"\n${USAGE}` : USAGE);
 }
 

@@ -48,12 +48,30 @@ function toEvent(row: Row): StoredEvent {
   };
 }
 
-export async function listEvents(db: Queryable, projectId: string, options: { limit: number }): Promise<StoredEvent[]> {
+export interface EventFilter {
+  limit: number;
+  event?: string;
+  distinctId?: string;
+  /** ISO times: timestamp >= from, timestamp < to. */
+  from?: string;
+  to?: string;
+  /** The last row of the previous page: rows after it in newest-first order. */
+  before?: { timestamp: string; uuid: string };
+}
+
+/** One statement whatever the filters (a null parameter switches its condition off); newest first. */
+export async function listEvents(db: Queryable, projectId: string, filter: EventFilter): Promise<StoredEvent[]> {
   const rows = await db.query(
     `SELECT uuid, project_id, event, distinct_id, properties, timestamp, created_at, ip
      FROM events WHERE project_id = $1::text
+       AND ($3::text IS NULL OR event = $3::text)
+       AND ($4::text IS NULL OR distinct_id = $4::text)
+       AND ($5::timestamptz IS NULL OR timestamp >= $5::timestamptz)
+       AND ($6::timestamptz IS NULL OR timestamp < $6::timestamptz)
+       AND ($7::timestamptz IS NULL OR (timestamp, uuid) < ($7::timestamptz, $8::uuid))
      ORDER BY timestamp DESC, uuid DESC LIMIT $2::int`,
-    [projectId, options.limit],
+    [projectId, filter.limit, filter.event ?? null, filter.distinctId ?? null, filter.from ?? null, filter.to ?? null,
+      filter.before?.timestamp ?? null, filter.before?.uuid ?? null],
   );
   return rows.map(toEvent);
 }
@@ -92,12 +110,33 @@ export async function appendLogs(
   );
 }
 
-export async function listLogs(db: Queryable, instanceId: number, options: { limit: number }): Promise<AppLogEntry[]> {
+/** A log line as stored: with its id, so a follower can ask for what came after it. */
+export type StoredLogEntry = AppLogEntry & { id: number };
+
+export interface LogFilter {
+  limit: number;
+  /** Only these levels. */
+  levels?: AppLogLevel[];
+  from?: string;
+  to?: string;
+  /** Only lines written after this one (by id): what a follower has not seen yet, oldest first. */
+  afterId?: number;
+}
+
+/** Newest first, or oldest first after `afterId` (following). */
+export async function listLogs(db: Queryable, instanceId: number, filter: LogFilter): Promise<StoredLogEntry[]> {
+  const following = filter.afterId !== undefined;
   const rows = await db.query(
-    `SELECT timestamp, level, message FROM app_logs WHERE instance_id = $1::int ORDER BY id DESC LIMIT $2::int`,
-    [instanceId, options.limit],
+    `SELECT id, timestamp, level, message FROM app_logs WHERE instance_id = $1::int
+       AND ($3::text[] IS NULL OR level = ANY ($3::text[]))
+       AND ($4::timestamptz IS NULL OR timestamp >= $4::timestamptz)
+       AND ($5::timestamptz IS NULL OR timestamp < $5::timestamptz)
+       AND ($6::bigint IS NULL OR id > $6::bigint)
+     ORDER BY id ${following ? 'ASC' : 'DESC'} LIMIT $2::int`,
+    [instanceId, filter.limit, filter.levels ?? null, filter.from ?? null, filter.to ?? null, filter.afterId ?? null],
   );
   return rows.map((row) => ({
+    id: toNumber(row.id),
     timestamp: toIso(row.timestamp),
     level: String(row.level) as AppLogLevel,
     message: String(row.message),

@@ -8,6 +8,7 @@ import type {
   StoredEvent,
 } from '@sluice/core';
 import type { DeadLetter, DeadLetterInput } from './dead-letters';
+import type { EventFilter, LogFilter, StoredLogEntry } from './events';
 import { createPGliteSql } from './pglite';
 import { createPostgresSql } from './postgres';
 import { SqlStore } from './sql-store';
@@ -64,11 +65,12 @@ export interface Store {
   /** Idempotent by uuid; returns the number of rows actually inserted. */
   insertEvents(projectId: string, events: PluginEvent[]): Promise<number>;
   /** Newest first (timestamp desc, uuid desc). */
-  listEvents(projectId: string, options: { limit: number }): Promise<StoredEvent[]>;
+  /** Newest first (timestamp desc, uuid desc), filtered and paged (EventFilter). */
+  listEvents(projectId: string, filter: EventFilter): Promise<StoredEvent[]>;
   countEvents(projectId: string): Promise<number>;
   appendLogs(entries: Array<AppLogEntry & { instanceId: number; projectId: string }>): Promise<void>;
   /** Newest first. */
-  listLogs(instanceId: number, options: { limit: number }): Promise<AppLogEntry[]>;
+  listLogs(instanceId: number, filter: LogFilter): Promise<StoredLogEntry[]>;
   /**
    * All entries in one transaction, keeping their order in the ids. Entries whose instance no
    * longer exists in their project (deleted while the delivery was retried) are dropped, as
@@ -112,5 +114,6 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 export type { DeadLetter, DeadLetterInput } from './dead-letters';
 export { StoreInputError } from './errors';
 export { MIGRATIONS } from './migrations';
+export type { EventFilter, LogFilter, StoredLogEntry } from './events';
 export { createTestStore, pgliteTemplateDir } from './testing';
 export * from './log-sink';

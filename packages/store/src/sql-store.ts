@@ -106,7 +106,7 @@ export class SqlStore implements Store {
   insertEvents(projectId: string, batch: PluginEvent[]) {
     return events.insertEvents(this.sql, projectId, batch);
   }
-  listEvents(projectId: string, options: { limit: number }) {
+  listEvents(projectId: string, options: events.EventFilter) {
     return events.listEvents(this.sql, projectId, options);
   }
   countEvents(projectId: string) {
@@ -116,7 +116,7 @@ export class SqlStore implements Store {
   appendLogs(entries: Array<AppLogEntry & { instanceId: number; projectId: string }>) {
     return events.appendLogs(this.sql, entries);
   }
-  listLogs(instanceId: number, options: { limit: number }) {
+  listLogs(instanceId: number, options: events.LogFilter) {
     return events.listLogs(this.sql, instanceId, options);
   }
 

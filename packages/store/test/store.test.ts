@@ -198,6 +198,25 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     expect((await store.listLogs(instance.id, { limit: 1 }))[0]?.message).toBe('bin\ufffdary');
   });
 
+  it('filters events by name, distinct_id and time, and pages newest first', async () => {
+    const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
+    const rows = [
+      event({ event: 'a', distinct_id: 'u1', timestamp: at(1) }),
+      event({ event: 'b', distinct_id: 'u1', timestamp: at(2) }),
+      event({ event: 'a', distinct_id: 'u2', timestamp: at(3) }),
+      event({ event: 'a', distinct_id: 'u1', timestamp: at(4) }),
+    ];
+    await store.insertEvents('p1', rows);
+    const names = (list: { event: string; timestamp: string }[]) => list.map((e) => `${e.event}@${e.timestamp.slice(17, 19)}`);
+    expect(names(await store.listEvents('p1', { limit: 10, event: 'a' }))).toEqual(['a@04', 'a@03', 'a@01']);
+    expect(names(await store.listEvents('p1', { limit: 10, distinctId: 'u1' }))).toEqual(['a@04', 'b@02', 'a@01']);
+    expect(names(await store.listEvents('p1', { limit: 10, from: at(2), to: at(4) }))).toEqual(['a@03', 'b@02']);
+    const page1 = await store.listEvents('p1', { limit: 2 });
+    const last = page1[1]!;
+    const page2 = await store.listEvents('p1', { limit: 2, before: { timestamp: last.timestamp, uuid: last.uuid } });
+    expect([...names(page1), ...names(page2)]).toEqual(['a@04', 'a@03', 'b@02', 'a@01']);
+  });
+
   it('appends logs, lists them newest first, and removes them with the instance', async () => {
     const a = await store.saveApp(app('a'));
     const instance = await store.createInstance({ projectId: 'p1', appId: a.id, config: {} });
@@ -211,12 +230,17 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     await store.appendLogs([{ instanceId: instance.id, projectId: 'p1', timestamp: at(3), level: 'error', message: 'three ✓' }]);
     await store.appendLogs([]);
 
-    expect(await store.listLogs(instance.id, { limit: 10 })).toEqual([
-      { timestamp: at(3), level: 'error', message: 'three ✓' },
-      { timestamp: at(2), level: 'warn', message: 'two' },
-      { timestamp: at(1), level: 'info', message: 'one' },
+    const all = await store.listLogs(instance.id, { limit: 10 });
+    expect(all).toEqual([
+      { id: expect.any(Number), timestamp: at(3), level: 'error', message: 'three ✓' },
+      { id: expect.any(Number), timestamp: at(2), level: 'warn', message: 'two' },
+      { id: expect.any(Number), timestamp: at(1), level: 'info', message: 'one' },
     ]);
     expect((await store.listLogs(instance.id, { limit: 2 })).map((l) => l.message)).toEqual(['three ✓', 'two']);
+    expect((await store.listLogs(instance.id, { limit: 10, levels: ['warn', 'error'] })).map((l) => l.message)).toEqual(['three ✓', 'two']);
+    expect((await store.listLogs(instance.id, { limit: 10, from: at(2), to: at(3) })).map((l) => l.message)).toEqual(['two']);
+    // Following: what came after a line, oldest first.
+    expect((await store.listLogs(instance.id, { limit: 10, afterId: all[2]!.id })).map((l) => l.message)).toEqual(['two', 'three ✓']);
 
     await store.deleteInstance('p1', instance.id);
     expect(await store.listLogs(instance.id, { limit: 10 })).toEqual([]);

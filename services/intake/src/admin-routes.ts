@@ -3,11 +3,11 @@ import type { QueueProducer } from '@sluice/queues';
 import type { Store } from '@sluice/store';
 import { requireAdminToken } from './admin-auth';
 import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-lookup';
-import { readLimit } from './admin-params';
 import { installApp, readInstallRequest } from './app-install';
 import { deadLetterRoutes } from './dead-letter-routes';
 import { instanceRoutes } from './instance-routes';
 import { projectRoutes } from './project-routes';
+import { readRoutes } from './read-routes';
 
 export interface AdminDeps {
   store: Store;
@@ -21,7 +21,6 @@ export interface AdminDeps {
 type ProjectParams = { projectId: string };
 
 type InstanceParams = ProjectParams & { instanceId: string };
-type LimitQuery = { limit?: string };
 
 /** The admin API under /api: projects, apps and their instances, app logs, stored events, dead letters. */
 export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -35,6 +34,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   await app.register(instanceRoutes, childDeps);
   await app.register(deadLetterRoutes, childDeps);
   await app.register(projectRoutes, childDeps);
+  await app.register(readRoutes, childDeps);
 
   app.get<{ Params: ProjectParams }>('/projects/:projectId/apps', async (request) => {
     const { id } = await project(request.params.projectId);
@@ -55,15 +55,4 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
     return reply.status(204).send();
   });
 
-  app.get<{ Params: InstanceParams; Querystring: LimitQuery }>('/projects/:projectId/apps/:instanceId/logs', async (request) => {
-    const instance = await instanceOf(request.params.projectId, request.params.instanceId);
-    const limit = readLimit(request.query.limit, 100, 10_000);
-    return { results: await store.listLogs(instance.id, { limit }) };
-  });
-
-  app.get<{ Params: ProjectParams; Querystring: LimitQuery }>('/projects/:projectId/events', async (request) => {
-    const { id } = await project(request.params.projectId);
-    const limit = readLimit(request.query.limit, 100, 10_000);
-    return { results: await store.listEvents(id, { limit }) };
-  });
 }

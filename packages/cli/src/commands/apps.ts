@@ -1,8 +1,14 @@
 import { parseArgs } from 'node:util';
-import { CliError, adminRequest } from '../admin-client';
+import { CliError, adminRequest, adminStream } from '../admin-client';
 import { readAppDir } from '../read-app-dir';
 import { readPositiveInt } from '../args';
 import { printTable } from '../table';
+
+interface LogLine {
+  timestamp: string;
+  level: string;
+  message: string;
+}
 
 interface InstanceView {
   id: number;
@@ -41,6 +47,8 @@ export async function appsCommand(args: string[], out: NodeJS.WritableStream = p
       config: { type: 'string', multiple: true, default: [] },
       order: { type: 'string' },
       limit: { type: 'string', default: '100' },
+      level: { type: 'string' },
+      follow: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -90,10 +98,16 @@ export async function appsCommand(args: string[], out: NodeJS.WritableStream = p
   }
   if (verb === 'logs') {
     const limit = readInstanceId(values.limit, '--limit');
-    const { results } = await adminRequest<{ results: Array<{ timestamp: string; level: string; message: string }> }>('GET', `${instancePath(positionals[0])}/logs?limit=${limit}`);
+    const query = new URLSearchParams({ limit: String(limit), ...(values.level && { level: values.level }) });
+    const print = (line: LogLine) => out.write(values.json ? `${JSON.stringify(line)}\n` : `${line.timestamp} ${line.level.padEnd(5)} ${line.message}\n`);
+    if (values.follow) {
+      await adminStream(`${instancePath(positionals[0])}/logs?${query}&follow=1`, (line) => print(line as LogLine));
+      return;
+    }
+    const { results } = await adminRequest<{ results: LogLine[] }>('GET', `${instancePath(positionals[0])}/logs?${query}`);
     // Oldest first, like a terminal log.
-    for (const line of results.reverse()) out.write(values.json ? `${JSON.stringify(line)}\n` : `${line.timestamp} ${line.level.padEnd(5)} ${line.message}\n`);
+    for (const line of results.reverse()) print(line);
     return;
   }
-  throw new CliError('usage: sluice apps install <dir> | list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N]  [--project P] [--json]');
+  throw new CliError('usage: sluice apps install <dir> | list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N] [--level L] [--follow]  [--project P] [--json]');
 }
