@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/services';
 
 function sluice(args: string[], env: Record<string, string> = {}) {
@@ -27,5 +30,44 @@ describe('sluice refuses to start with a clear line', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('unknown command "frobnicate"');
     expect(run.stderr).toContain('apps install <dir>');
+  });
+});
+
+describe('sluice dev: an app run locally in the sandbox, no Redis, no store', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  const eventsFile = (events: unknown[]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-dev-'));
+    dirs.push(dir);
+    const path = join(dir, 'events.jsonl');
+    writeFileSync(path, events.map((event) => JSON.stringify(event)).join('\n'));
+    return path;
+  };
+
+  it('shows each event\'s diff, and the summary', () => {
+    const path = eventsFile([
+      { event: '$pageview', distinct_id: 'u1', properties: { $current_url: 'https://x' } },
+      { event: 'signup', distinct_id: 'u2' },
+    ]);
+    const run = sluice(['dev', 'examples/hello-world', '--events', path, '--config', 'name=Ada'], { REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.match(/\+ properties\.hello: "Hello Ada"/g)).toHaveLength(2);
+    expect(run.stdout).toContain('2 events: 2 changed, 0 unchanged, 0 dropped, 0 errors');
+  });
+
+  it('shows the jobs an app enqueues, as JSON for scripts', () => {
+    const path = eventsFile([{ event: 'later', distinct_id: 'u1', uuid: '0190a5b1-1111-7000-8000-00000000000a' }]);
+    const run = sluice(['dev', 'test/fixtures/apps/jobs-and-schedules', '--events', path, '--json']);
+    expect(run.status, run.stderr).toBe(0);
+    const records = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(records).toContainEqual(expect.objectContaining({ type: 'job', name: 'remember', payload: expect.objectContaining({ uuid: '0190a5b1-1111-7000-8000-00000000000a' }) }));
+    expect(records.at(-1)).toMatchObject({ type: 'summary', events: 1, unchanged: 1 });
+  });
+
+  it('names the file and the field when the app cannot run', () => {
+    const path = eventsFile([{ event: 'e', distinct_id: 'u' }]);
+    const run = sluice(['dev', 'test/fixtures/apps/chain-recorder', '--events', path]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe('sluice: test/fixtures/apps/chain-recorder/plugin.json: config "label" is required but was not given (give it with --config label=…)\n');
   });
 });

@@ -4,6 +4,7 @@ import { RedisUnavailableError } from '@sluice/queues';
 import { CliError } from './admin-client';
 import { appsCommand } from './commands/apps';
 import { deadLettersCommand } from './commands/dead-letters';
+import { devCommand } from './commands/dev';
 import { eventsCommand } from './commands/events';
 import { projectsCommand } from './commands/projects';
 import { UsageError, serve, type Role } from './commands/serve';
@@ -17,6 +18,8 @@ const USAGE = `usage: sluice <command>
                         [--project P] [--json]
   projects create <name> [--id ID] [--json] | projects list [--json]
   events tail [--project P] [--event NAME] [--distinct-id ID] [--json]
+  dev <app-dir> (--events file.jsonl | --from-project P [--last N]) [--config key=value …] [--json]
+                        run an app locally in the sandbox and show what it does to each event
   dead-letters list [--project P] [--instance ID] [--limit N] [--json]
   dead-letters replay [--project P] [--instance ID] [--id ID …] [--json]
 Configuration comes from environment variables; see the README.`;
@@ -36,6 +39,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'dead-letters') return deadLettersCommand(args);
   if (command === 'projects') return projectsCommand(args);
   if (command === 'events') return eventsCommand(args);
+  if (command === 'dev') return devCommand(args);
   throw new UsageError(command && command !== 'help' && command !== '--help' ? `unknown command "${command}"\n${USAGE}` : USAGE);
 }
 

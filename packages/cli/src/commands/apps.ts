@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CliError, adminRequest, adminStream } from '../admin-client';
 import { readAppDir } from '../read-app-dir';
-import { readPositiveInt } from '../args';
+import { parseConfig, readPositiveInt } from '../args';
 import { printTable } from '../table';
 
 interface LogLine {
@@ -21,15 +21,6 @@ interface InstanceView {
 
 const readInstanceId = (raw: string | undefined, what = 'instance id') => readPositiveInt(raw, what);
 
-function parseConfig(pairs: string[]): Record<string, string> {
-  const config: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new CliError(`--config "${pair}": expected key=value`);
-    config[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return config;
-}
 
 function printInstances(instances: InstanceView[], out: NodeJS.WritableStream): void {
   const rows = instances.map((i) => [String(i.id), String(i.order), i.name, i.enabled ? 'yes' : 'no', i.capabilities.join(',')]);
