@@ -6,3 +6,4 @@ export { createAppVm, type AppVm, type AppVmOptions, type CallResult, type Event
 export { DEFAULT_LIMITS, type SandboxLimits } from './limits';
 export { META_CAPABILITIES, type JobRequest, type MetaCapability } from './meta';
 export * from './pool';
+export { readAppFolder } from './read-app-folder';

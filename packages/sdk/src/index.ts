@@ -1,7 +1,6 @@
 /**
- * For app authors: the types an app's functions receive, matching PostHog's plugin API, and
- * `RetryError`. The test harness (createEvent, runProcessEvent on the real sandbox) comes with the
- * app-author tooling.
+ * For app authors: the types an app's functions receive, matching PostHog's plugin API,
+ * `RetryError`, and a test harness that runs an app in the real sandbox (harness.ts).
  */
 export type { PluginEvent, PluginJson, PluginConfigField, AppConfig as PluginConfig } from '@sluice/core';
 import type { AppConfig, PluginEvent } from '@sluice/core';
@@ -23,3 +22,5 @@ export interface Plugin<Config extends AppConfig = AppConfig> {
 export class RetryError extends Error {
   override name = 'RetryError';
 }
+
+export { createEvent, createIdentify, createPageview, loadApp, runOnEvent, runProcessEvent, type TestApp } from './harness';

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { AppLogEntry, AppSource, PluginEvent } from '@sluice/core';
+import { applyConfigDefaults, compileApp, createAppVm, readAppFolder, type AppVm, type CallResult, type JobRequest } from '@sluice/sandbox';
+
+/** An event as the pipeline hands it to apps; `overrides` replace any field (properties merge). */
+export function createEvent(overrides: Partial<PluginEvent> = {}): PluginEvent {
+  const now = new Date().toISOString();
+  return {
+    uuid: randomUUID(),
+    event: 'test event',
+    distinct_id: 'test-user',
+    ip: '127.0.0.1',
+    site_url: '',
+    team_id: 'test',
+    now,
+    sent_at: now,
+    timestamp: now,
+    ...overrides,
+    properties: { ...overrides.properties },
+  };
+}
+
+export function createPageview(overrides: Partial<PluginEvent> = {}): PluginEvent {
+  return createEvent({ event: '$pageview', ...overrides, properties: { $current_url: 'https://example.com/', ...overrides.properties } });
+}
+
+export function createIdentify(overrides: Partial<PluginEvent> = {}): PluginEvent {
+  return createEvent({ event: '$identify', ...overrides });
+}
+
+export interface TestApp {
+  vm: AppVm;
+  /** Everything the app logged, in order. */
+  logs: AppLogEntry[];
+  /** Jobs it enqueued with meta.jobs. */
+  jobs: JobRequest[];
+  dispose(): Promise<void>;
+}
+
+/**
+ * Loads an app (a folder or its files) into the same QuickJS sandbox the pipeline uses, compiled
+ * and configured exactly as an install would (plugin.json defaults, required keys checked), with
+ * setupPlugin run. Call dispose() at the end (teardownPlugin).
+ */
+export async function loadApp(app: string | AppSource, options: { config?: Record<string, string> } = {}): Promise<TestApp> {
+  const compiled = await compileApp(typeof app === 'string' ? await readAppFolder(app) : app);
+  const logs: AppLogEntry[] = [];
+  const jobs: JobRequest[] = [];
+  const vm = await createAppVm({
+    instanceId: 0,
+    name: compiled.pluginJson.name,
+    code: compiled.code,
+    config: applyConfigDefaults(compiled.pluginJson, options.config ?? {}),
+    onLog: (entry) => logs.push(entry),
+    enqueueJob: async (request) => void jobs.push(request),
+  });
+  await vm.setup();
+  return { vm, logs, jobs, dispose: () => vm.teardown() };
+}
+
+/** Runs processEvent on one event: the event it returns, or null when it drops it; an error throws. */
+export async function runProcessEvent(app: TestApp, event: PluginEvent): Promise<PluginEvent | null> {
+  const [outcome] = await app.vm.processEventBatch([event]);
+  if (!outcome) throw new Error('processEvent gave no outcome');
+  if (outcome.status === 'error') throw new Error(outcome.error);
+  return outcome.status === 'dropped' ? null : outcome.event;
+}
+
+/** Runs onEvent: `{ok: true}`, or the error and whether it asked for a retry (RetryError). */
+export function runOnEvent(app: TestApp, event: PluginEvent): Promise<CallResult> {
+  return app.vm.onEvent(event);
+}
