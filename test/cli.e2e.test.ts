@@ -70,4 +70,21 @@ describe('sluice dev: an app run locally in the sandbox, no Redis, no store', ()
     expect(run.status).toBe(2);
     expect(run.stderr).toBe('sluice: test/fixtures/apps/chain-recorder/plugin.json: config "label" is required but was not given (give it with --config label=…)\n');
   });
+
+  it('scaffolds a new app that runs at once (sluice new app → sluice dev)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-dev-'));
+    dirs.push(dir);
+    const app = join(dir, 'my-app');
+    const created = sluice(['new', 'app', app, '--ts']);
+    expect(created.status, created.stderr).toBe(0);
+    expect(created.stdout).toContain('plugin.json, index.ts, index.test.ts, README.md');
+    const path = eventsFile([{ event: 'signup', distinct_id: 'ada' }, { event: 'drop me', distinct_id: 'bob' }]);
+    const run = sluice(['dev', app, '--events', path, '--config', 'greeting=Hi']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('+ properties.greeting: "Hi ada"');
+    expect(run.stdout).toContain('2 events: 1 changed, 0 unchanged, 1 dropped, 0 errors');
+    const again = sluice(['new', 'app', app]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/exists and is not empty/);
+  });
 });

@@ -6,6 +6,7 @@ import { appsCommand } from './commands/apps';
 import { deadLettersCommand } from './commands/dead-letters';
 import { devCommand } from './commands/dev';
 import { eventsCommand } from './commands/events';
+import { newCommand } from './commands/new-app';
 import { projectsCommand } from './commands/projects';
 import { UsageError, serve, type Role } from './commands/serve';
 
@@ -18,6 +19,8 @@ const USAGE = `usage: sluice <command>
                         [--project P] [--json]
   projects create <name> [--id ID] [--json] | projects list [--json]
   events tail [--project P] [--event NAME] [--distinct-id ID] [--json]
+  new app <dir> [--ts] [--name "App name"]
+                        scaffold an app: plugin.json, index, a test, a README
   dev <app-dir> (--events file.jsonl | --from-project P [--last N]) [--config key=value …] [--json]
                         run an app locally in the sandbox and show what it does to each event
   dead-letters list [--project P] [--instance ID] [--limit N] [--json]
@@ -40,6 +43,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'projects') return projectsCommand(args);
   if (command === 'events') return eventsCommand(args);
   if (command === 'dev') return devCommand(args);
+  if (command === 'new') return newCommand(args);
   throw new UsageError(command && command !== 'help' && command !== '--help' ? `unknown command "${command}"\n${USAGE}` : USAGE);
 }
 
