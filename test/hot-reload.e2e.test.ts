@@ -85,6 +85,18 @@ describe('hot reload: admin changes reach every service without a restart (sluic
     expect(logs.some((line) => line.message.startsWith('event '))).toBe(false);
   });
 
+  it('keeps secret config write-only: masked in the API and in the app\'s logs; choices checked', async () => {
+    const app = await install(sluice.url, 'test/fixtures/apps/secret-config', { apiKey: 'sk_live_abcdef' });
+    const { body } = await admin(sluice.url, 'GET', `/api/projects/default/apps/${app.id}`);
+    expect(body.config).toEqual({ apiKey: '••••••••', region: 'eu' });
+    expect(JSON.stringify(body)).not.toContain('sk_live_abcdef');
+    await capture(sluice.url, sampleEvents(1));
+    const line = await waitFor('setupPlugin\'s log line', async () => (await appLogs(sluice.url, app.id)).find((l) => l.message.startsWith('connecting')));
+    expect(line.message).toBe('connecting with •••••••• in eu');
+    const badChoice = await admin(sluice.url, 'PATCH', `/api/projects/default/apps/${app.id}`, { config: { apiKey: 'x', region: 'mars' } });
+    expect(badChoice).toMatchObject({ status: 400, body: { error: 'invalid_app', details: { field: 'region' } } });
+  });
+
   it('refuses an order that is not exactly the project\'s instances, naming the field', async () => {
     const { body } = await admin(sluice.url, 'GET', '/api/projects/default/apps');
     const ids = body.results.map((instance: any) => instance.id);

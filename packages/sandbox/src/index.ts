@@ -1,5 +1,5 @@
 export { AppSourceError } from './errors';
-export { applyConfigDefaults } from './plugin-json';
+export { SECRET_MASK, applyConfigDefaults, maskSecrets, maskedConfig, secretValues } from './plugin-json';
 export { bundleApp, versionHash, PROVIDED_MODULES, type CompiledApp } from './compile';
 export { compileApp } from './compile-app';
 export { createAppVm, type AppVm, type AppVmOptions, type CallResult, type EventOutcome } from './app-vm';

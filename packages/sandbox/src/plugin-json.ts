@@ -53,3 +53,31 @@ export function applyConfigDefaults(pluginJson: PluginJson, config: Record<strin
   }
   return result;
 }
+
+/** What replaces a secret config value in logs and in the admin API. */
+export const SECRET_MASK = '••••••••';
+
+/**
+ * The values of the config fields plugin.json marks `secret: true`: write-only, so never shown —
+ * they are masked wherever they would appear (app logs, the admin API). Very short values are
+ * left alone: masking every "1" in a log would hide more than it protects.
+ */
+export function secretValues(pluginJson: PluginJson, config: Record<string, string>): string[] {
+  return (pluginJson.config ?? [])
+    .filter((field) => field.secret && field.key !== undefined)
+    .map((field) => config[field.key!] ?? '')
+    .filter((value) => value.length >= 4);
+}
+
+/** The config as the admin API shows it: secret values masked (an unset one stays absent). */
+export function maskedConfig(pluginJson: PluginJson, config: Record<string, string>): Record<string, string> {
+  const secret = new Set((pluginJson.config ?? []).filter((field) => field.secret).map((field) => field.key));
+  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, secret.has(key) && value !== '' ? SECRET_MASK : value]));
+}
+
+/** A log message with every secret value masked. */
+export function maskSecrets(message: string, secrets: readonly string[]): string {
+  let masked = message;
+  for (const secret of secrets) if (masked.includes(secret)) masked = masked.split(secret).join(SECRET_MASK);
+  return masked;
+}

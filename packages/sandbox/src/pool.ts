@@ -1,5 +1,6 @@
 import type { AppInstance, AppLogEntry, AppRecord, Logger } from '@sluice/core';
 import { createAppVm, type AppVm } from './app-vm';
+import { maskSecrets, secretValues } from './plugin-json';
 import { isRetryError } from './realm';
 import type { SandboxLimits } from './limits';
 import type { JobRequest } from './meta';
@@ -125,6 +126,7 @@ export class AppVmPool {
     if (!loaded) return null;
     const { instance, app } = loaded;
     const { enqueueJob } = this.options;
+    const secrets = secretValues(app.pluginJson, instance.config);
     entry.projectId = instance.projectId;
     const vm = await createAppVm({
       instanceId: instance.id,
@@ -132,7 +134,8 @@ export class AppVmPool {
       code: app.code,
       config: instance.config,
       limits: this.options.limits,
-      onLog: (log) => this.options.onLog(instance, log),
+      // secret: true config values never reach the logs, whatever the app prints.
+      onLog: (log) => this.options.onLog(instance, secrets.length ? { ...log, message: maskSecrets(log.message, secrets) } : log),
       ...(enqueueJob ? { enqueueJob: (request: JobRequest) => enqueueJob(instance, request) } : {}),
     });
     await this.setUp(vm, instance, app, entry);

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { createLogger, type AppInstance, type AppLogEntry, type AppRecord } from '@sluice/core';
 import { AppSetupError, AppVmPool, compileApp } from '../src';
 
-async function poolOf(code: string, options: { delays?: number[] } = {}) {
-  const compiled = await compileApp({ 'plugin.json': JSON.stringify({ name: 'pooled' }), 'index.js': code });
+async function poolOf(code: string, options: { delays?: number[]; pluginJson?: object; config?: Record<string, string> } = {}) {
+  const compiled = await compileApp({ 'plugin.json': JSON.stringify(options.pluginJson ?? { name: 'pooled' }), 'index.js': code });
   const app: AppRecord = {
     id: 7, name: 'pooled', versionHash: compiled.versionHash, pluginJson: compiled.pluginJson, source: {}, code: compiled.code,
     capabilities: compiled.capabilities, createdAt: new Date().toISOString(),
   };
-  const instance: AppInstance = { id: 1, projectId: 'p', appId: 7, name: 'pooled', capabilities: compiled.capabilities, order: 1, enabled: true, config: { label: 'one' } };
+  const instance: AppInstance = { id: 1, projectId: 'p', appId: 7, name: 'pooled', capabilities: compiled.capabilities, order: 1, enabled: true, config: options.config ?? { label: 'one' } };
   const logs: string[] = [];
   const failures: string[] = [];
   const pool = new AppVmPool({
@@ -57,6 +57,16 @@ describe('AppVmPool', () => {
     await pool.reloadProject('p', [{ ...instance, config: { label: 'two' } }]);
     expect(logs).toEqual(['setup one', 'teardown one']);
     await pool.reloadProject('p', []);
+    await pool.close();
+  });
+
+  it('masks secret config values in whatever the app logs', async () => {
+    const { pool, logs } = await poolOf("export function setupPlugin({ config }) { console.log('using key ' + config.apiKey + ' for ' + config.region) }\nexport function onEvent() {}", {
+      pluginJson: { name: 'secretive', config: [{ key: 'apiKey', type: 'string', secret: true }, { key: 'region', type: 'string' }] },
+      config: { apiKey: 'sk_live_12345', region: 'eu' },
+    });
+    await pool.use(1, async () => undefined);
+    expect(logs).toEqual(['using key •••••••• for eu']);
     await pool.close();
   });
 });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { applyConfigDefaults } from '@sluice/sandbox';
+import { applyConfigDefaults, maskedConfig } from '@sluice/sandbox';
 import { StoreInputError } from '@sluice/store';
 import { invalidField, readBodyObject, readConfigValues, readPositiveIntArray } from './admin-body';
 import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-lookup';
@@ -17,6 +17,14 @@ type InstanceParams = ProjectParams & { instanceId: string };
  */
 export async function instanceRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { store } = deps;
+
+  // One instance with its config; secret values are write-only, so they come back masked.
+  app.get<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId', async (request) => {
+    const instance = await instanceOrNotFound(store, request.params.projectId, request.params.instanceId);
+    const app = await store.getApp(instance.appId);
+    if (!app) throw notFound(`app ${instance.appId}`);
+    return { ...instanceView(instance), config: maskedConfig(app.pluginJson, instance.config), versionHash: app.versionHash, pluginJson: app.pluginJson };
+  });
 
   app.patch<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId', async (request) => {
     const instance = await instanceOrNotFound(store, request.params.projectId, request.params.instanceId);
