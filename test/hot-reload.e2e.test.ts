@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, appLogs, capture, install, sampleEvents, storedEvents } from './helpers/api';
+import { admin, appLogs, appSource, capture, install, sampleEvents, storedEvents } from './helpers/api';
 import { startCluster, type Cluster } from './helpers/cluster';
 import { startSluice, waitFor, type RunningSluice } from './helpers/services';
 
@@ -95,6 +95,27 @@ describe('hot reload: admin changes reach every service without a restart (sluic
     expect(line.message).toBe('connecting with •••••••• in eu');
     const badChoice = await admin(sluice.url, 'PATCH', `/api/projects/default/apps/${app.id}`, { config: { apiKey: 'x', region: 'mars' } });
     expect(badChoice).toMatchObject({ status: 400, body: { error: 'invalid_app', details: { field: 'region' } } });
+  });
+
+  it('upgrades an instance to new source, and deletes app versions (refused while in use unless forced)', async () => {
+    const first = await install(sluice.url, 'examples/hello-world', { name: 'Ada' });
+    const newer = appSource('examples/hello-world');
+    newer['index.js'] = newer['index.js']!.replace('Hello ', 'Bonjour ');
+    const upgraded = await admin(sluice.url, 'POST', `/api/projects/default/apps/${first.id}/upgrade`, { source: newer });
+    expect(upgraded.status, JSON.stringify(upgraded.body)).toBe(200);
+    expect(upgraded.body.appId).not.toBe(first.appId);
+    const event: Record<string, any> = { ...sampleEvents(1)[0]!, distinct_id: 'upgraded' };
+    await capture(sluice.url, [event]);
+    const stored = await waitFor('the event through the new version', async () => (await storedEvents(sluice.url)).find((e) => e.uuid === event.uuid));
+    expect(stored.properties.hello).toBe('Bonjour Ada');
+
+    const { body: apps } = await admin(sluice.url, 'GET', '/api/apps');
+    expect(apps.results.filter((a: any) => a.name === 'Hello World').map((a: any) => a.id)).toEqual(expect.arrayContaining([first.appId, upgraded.body.appId]));
+    expect((await admin(sluice.url, 'DELETE', `/api/apps/${first.appId}`)).status).toBe(204); // nothing runs it any more
+    const inUse = await admin(sluice.url, 'DELETE', `/api/apps/${upgraded.body.appId}`);
+    expect(inUse).toMatchObject({ status: 409, body: { error: 'in_use' } });
+    expect((await admin(sluice.url, 'DELETE', `/api/apps/${upgraded.body.appId}?force=1`)).status).toBe(204);
+    expect((await admin(sluice.url, 'GET', `/api/projects/default/apps/${first.id}`)).status).toBe(404);
   });
 
   it('refuses an order that is not exactly the project\'s instances, naming the field', async () => {

@@ -97,17 +97,17 @@ export async function updateInstance(
   db: Queryable,
   projectId: string,
   id: number,
-  changes: { enabled?: boolean; config?: AppConfig },
+  changes: { enabled?: boolean; config?: AppConfig; appId?: number },
 ): Promise<AppInstance | null> {
   const rows = await db.query(
     `WITH upd AS (
        UPDATE app_instances
-       SET enabled = COALESCE($3::boolean, enabled), config = COALESCE($4::jsonb, config)
+       SET enabled = COALESCE($3::boolean, enabled), config = COALESCE($4::jsonb, config), app_id = COALESCE($5::int, app_id)
        WHERE project_id = $1::text AND id = $2::int
        RETURNING *
      )
      SELECT ${INSTANCE_COLUMNS} FROM upd i JOIN apps a ON a.id = i.app_id`,
-    [projectId, id, changes.enabled ?? null, changes.config === undefined ? null : toJson(changes.config)],
+    [projectId, id, changes.enabled ?? null, changes.config === undefined ? null : toJson(changes.config), changes.appId ?? null],
   );
   return rows[0] ? toInstance(rows[0]) : null;
 }
@@ -151,4 +151,15 @@ export async function deleteInstance(db: Queryable, projectId: string, id: numbe
   if (deleted === 0) return false;
   await db.execute(`DELETE FROM app_logs WHERE instance_id = $1::int`, [id]);
   return true;
+}
+
+/** The instances (id and project) that run an app version. */
+export async function instancesOfApp(db: Queryable, appId: number): Promise<Array<{ id: number; projectId: string }>> {
+  const rows = await db.query(`SELECT id, project_id FROM app_instances WHERE app_id = $1::int ORDER BY id`, [appId]);
+  return rows.map((row) => ({ id: toNumber(row.id), projectId: String(row.project_id) }));
+}
+
+/** Caller runs this in a transaction, after the app's instances are gone. */
+export async function deleteApp(db: Queryable, id: number): Promise<boolean> {
+  return (await db.execute(`DELETE FROM apps WHERE id = $1::int`, [id])) > 0;
 }

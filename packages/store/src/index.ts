@@ -53,13 +53,18 @@ export interface Store {
    * Changes only the fields given; returns the instance as getInstance would, or null when no
    * such instance in that project.
    */
-  updateInstance(projectId: string, id: number, changes: { enabled?: boolean; config?: AppConfig }): Promise<AppInstance | null>;
+  updateInstance(projectId: string, id: number, changes: { enabled?: boolean; config?: AppConfig; appId?: number }): Promise<AppInstance | null>;
   /**
    * In one transaction sets each instance's order to its position (1-based) in `instanceIds`,
    * then returns listInstances(projectId). Throws StoreInputError, changing nothing, unless the
    * list holds each of the project's instance ids exactly once.
    */
   setInstanceOrder(projectId: string, instanceIds: number[]): Promise<AppInstance[]>;
+  /**
+   * Deletes an app version. While instances use it a StoreInputError says which, unless `force`
+   * removes them too (with their logs and dead letters); answers the projects that lost instances.
+   */
+  deleteApp(id: number, options?: { force?: boolean }): Promise<{ deleted: boolean; projects: string[] }>;
   /** Also deletes the instance's logs and dead letters. False when no such instance in that project. */
   deleteInstance(projectId: string, id: number): Promise<boolean>;
   /** Idempotent by uuid; returns the number of rows actually inserted. */

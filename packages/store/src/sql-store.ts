@@ -1,6 +1,7 @@
 import type { AppConfig, AppLogEntry, AppRecord, PluginEvent } from '@sluice/core';
 import * as apps from './apps';
 import * as deadLetters from './dead-letters';
+import { StoreInputError } from './errors';
 import type { DeadLetterFilter, DeadLetterInput } from './dead-letters';
 import * as events from './events';
 import type { Store } from './index';
@@ -88,12 +89,26 @@ export class SqlStore implements Store {
   listAllInstances() {
     return apps.listAllInstances(this.sql);
   }
-  updateInstance(projectId: string, id: number, changes: { enabled?: boolean; config?: AppConfig }) {
+  updateInstance(projectId: string, id: number, changes: { enabled?: boolean; config?: AppConfig; appId?: number }) {
     return apps.updateInstance(this.sql, projectId, id, changes);
   }
   setInstanceOrder(projectId: string, instanceIds: number[]) {
     return this.sql.transaction((tx) => apps.setInstanceOrder(tx, projectId, instanceIds));
   }
+  deleteApp(id: number, options: { force?: boolean } = {}) {
+    return this.sql.transaction(async (tx) => {
+      const instances = await apps.instancesOfApp(tx, id);
+      if (instances.length > 0 && !options.force) {
+        throw new StoreInputError(`app ${id} is used by ${instances.length} instance(s): ${instances.map((i) => `${i.projectId}/${i.id}`).join(', ')}`);
+      }
+      for (const instance of instances) {
+        await apps.deleteInstance(tx, instance.projectId, instance.id);
+        await deadLetters.deleteInstanceDeadLetters(tx, instance.projectId, instance.id);
+      }
+      return { deleted: await apps.deleteApp(tx, id), projects: [...new Set(instances.map((i) => i.projectId))] };
+    });
+  }
+
   deleteInstance(projectId: string, id: number) {
     // The instance, its logs and its dead letters go together.
     return this.sql.transaction(async (tx) => {

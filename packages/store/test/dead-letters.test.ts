@@ -172,6 +172,17 @@ describe.each(['postgres', 'pglite'] as const)('dead letters and instance update
     });
   });
 
+  it('moves an instance to another app version, and deletes a version only when unused or forced', async () => {
+    const newer = await store.saveApp(app('a2', ['onEvent', 'processEvent']));
+    const moved = await store.updateInstance('p1', first.id, { appId: newer.id });
+    expect(moved).toMatchObject({ id: first.id, appId: newer.id, name: 'app-a2', capabilities: ['onEvent', 'processEvent'] });
+    await expect(store.deleteApp(first.appId)).rejects.toThrow(/used by 2 instance\(s\): p1\/\d+, p2\/\d+/);
+    expect(await store.deleteApp(newer.id, { force: true })).toEqual({ deleted: true, projects: ['p1'] });
+    expect(await store.getInstance(first.id)).toBeNull();
+    expect(await store.getApp(newer.id)).toBeNull();
+    expect(await store.getInstance(second.id)).toEqual(second);
+  });
+
   it('updates an instance\'s enabled flag and config', async () => {
     const disabled = await store.updateInstance('p1', first.id, { enabled: false });
     expect(disabled).toEqual({ ...first, enabled: false });

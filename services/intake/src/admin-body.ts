@@ -1,3 +1,4 @@
+import type { AppSource } from '@sluice/core';
 import { ApiError } from './errors';
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -34,4 +35,13 @@ export function readConfigValues(config: unknown, field = 'config'): Record<stri
     values[key] = String(value);
   }
   return values;
+}
+
+/** An app's files as the API takes them: `{"plugin.json": "…", "index.ts": "…"}`. */
+export function readAppSourceField(value: unknown, field = 'source'): AppSource {
+  if (!isRecord(value) || Object.keys(value).length === 0) throw invalidField(`"${field}" must be an object of file name → file content`, field);
+  for (const [file, content] of Object.entries(value)) {
+    if (typeof content !== 'string') throw invalidField(`"${field}.${file}" must be a string`, `${field}.${file}`);
+  }
+  return value as AppSource;
 }

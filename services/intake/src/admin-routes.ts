@@ -6,6 +6,7 @@ import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-loo
 import { installApp, readInstallRequest } from './app-install';
 import { deadLetterRoutes } from './dead-letter-routes';
 import { instanceRoutes } from './instance-routes';
+import { appRoutes } from './app-routes';
 import { projectRoutes } from './project-routes';
 import { readRoutes } from './read-routes';
 
@@ -35,6 +36,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   await app.register(deadLetterRoutes, childDeps);
   await app.register(projectRoutes, childDeps);
   await app.register(readRoutes, childDeps);
+  await app.register(appRoutes, childDeps);
 
   app.get<{ Params: ProjectParams }>('/projects/:projectId/apps', async (request) => {
     const { id } = await project(request.params.projectId);
