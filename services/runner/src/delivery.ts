@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { AppInstance, DeliveryFunction, PluginEvent } from '@sluice/core';
+import { newId, type AppInstance, type DeliveryFunction, type PluginEvent } from '@sluice/core';
 import type { DeliverJob } from '@sluice/queues';
 import { AppSetupError, type AppVm } from '@sluice/sandbox';
 import { instanceLabels, type RunnerContext } from './context';
@@ -20,7 +20,8 @@ export class Delivery {
   readonly buffers: ExportBuffers;
 
   constructor(private readonly context: RunnerContext) {
-    this.buffers = new ExportBuffers((instance, events) => this.exportBatch(instance, events, `x${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`, 0));
+    // A flushed buffer mixes several deliver jobs: it gets a batch id of its own for its retries.
+    this.buffers = new ExportBuffers((instance, events) => this.exportBatch(instance, events, `export-${newId()}`, 0));
   }
 
   readonly process = async (job: Job<DeliverJob>): Promise<void> => {
