@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AppLogEntry, AppSource, PluginEvent } from '@sluice/core';
-import { applyConfigDefaults, compileApp, createAppVm, readAppFolder, type AppVm, type CallResult, type JobRequest } from '@sluice/sandbox';
+import { applyConfigDefaults, compileApp, createAppVm, readAppFolder, type AppVm, type CallResult, type CompiledApp, type JobRequest } from '@sluice/sandbox';
 
 /** An event as the pipeline hands it to apps; `overrides` replace any field (properties merge). */
 export function createEvent(overrides: Partial<PluginEvent> = {}): PluginEvent {
@@ -38,24 +38,33 @@ export interface TestApp {
 }
 
 /**
- * Loads an app (a folder or its files) into the same QuickJS sandbox the pipeline uses, compiled
- * and configured exactly as an install would (plugin.json defaults, required keys checked), with
- * setupPlugin run. Call dispose() at the end (teardownPlugin).
+ * An app's VM outside the pipeline, recording what it logs and the jobs it enqueues instead of
+ * sending them anywhere (for tests and `sluice dev`). setupPlugin has not run yet.
  */
-export async function loadApp(app: string | AppSource, options: { config?: Record<string, string> } = {}): Promise<TestApp> {
-  const compiled = await compileApp(typeof app === 'string' ? await readAppFolder(app) : app);
+export async function recordingVm(compiled: CompiledApp, config: Record<string, string>): Promise<TestApp> {
   const logs: AppLogEntry[] = [];
   const jobs: JobRequest[] = [];
   const vm = await createAppVm({
     instanceId: 0,
     name: compiled.pluginJson.name,
     code: compiled.code,
-    config: applyConfigDefaults(compiled.pluginJson, options.config ?? {}),
+    config,
     onLog: (entry) => logs.push(entry),
     enqueueJob: async (request) => void jobs.push(request),
   });
-  await vm.setup();
   return { vm, logs, jobs, dispose: () => vm.teardown() };
+}
+
+/**
+ * Loads an app (a folder or its files) into the same QuickJS sandbox the pipeline uses, compiled
+ * and configured exactly as an install would (plugin.json defaults, required keys checked), with
+ * setupPlugin run. Call dispose() at the end (teardownPlugin).
+ */
+export async function loadApp(app: string | AppSource, options: { config?: Record<string, string> } = {}): Promise<TestApp> {
+  const compiled = await compileApp(typeof app === 'string' ? await readAppFolder(app) : app);
+  const loaded = await recordingVm(compiled, applyConfigDefaults(compiled.pluginJson, options.config ?? {}));
+  await loaded.vm.setup();
+  return loaded;
 }
 
 /** Runs processEvent on one event: the event it returns, or null when it drops it; an error throws. */

@@ -23,4 +23,4 @@ export class RetryError extends Error {
   override name = 'RetryError';
 }
 
-export { createEvent, createIdentify, createPageview, loadApp, runOnEvent, runProcessEvent, type TestApp } from './harness';
+export { createEvent, createIdentify, createPageview, loadApp, recordingVm, runOnEvent, runProcessEvent, type TestApp } from './harness';

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { eventNormalizer, type AppLogEntry, type PluginEvent, type RawEvent } from '@sluice/core';
-import { AppSourceError, applyConfigDefaults, compileApp, createAppVm, type JobRequest } from '@sluice/sandbox';
+import { recordingVm } from '@sluice/app-sdk';
+import { eventNormalizer, type PluginEvent, type RawEvent } from '@sluice/core';
+import { AppSourceError, applyConfigDefaults, compileApp } from '@sluice/sandbox';
 import { CliError, adminRequest } from '../admin-client';
 import { parseConfig } from '../args';
 import { eventDiff } from '../event-diff';
@@ -64,16 +65,7 @@ export async function devCommand(args: string[], out: NodeJS.WritableStream = pr
   const normalize = eventNormalizer({ projectId: 'dev', ip: null, now: new Date(), sentAt: undefined });
   const events: PluginEvent[] = raw.map((event, index) => normalize(structuredClone(event), index));
 
-  const logs: AppLogEntry[] = [];
-  const jobs: JobRequest[] = [];
-  const vm = await createAppVm({
-    instanceId: 0,
-    name: compiled.pluginJson.name,
-    code: compiled.code,
-    config,
-    onLog: (entry) => logs.push(entry),
-    enqueueJob: async (request) => void jobs.push(request),
-  });
+  const { vm, logs, jobs } = await recordingVm(compiled, config);
   const emit = (record: Record<string, unknown>, text: string) => out.write(values.json ? `${JSON.stringify(record)}\n` : `${text}\n`);
   const flushLogs = () => {
     for (const entry of logs.splice(0)) emit({ type: 'log', ...entry }, `  log ${entry.level}: ${entry.message}`);
