@@ -76,11 +76,6 @@ export class AppVmPool {
     }
   }
 
-  /** Retires every VM of a project, so the next call loads its current config and code. */
-  async retireProject(projectId: string): Promise<void> {
-    await this.reloadProject(projectId, []);
-  }
-
   /**
    * Brings a project's warm VMs in line with its instances as they are now: a VM whose instance
    * was removed, disabled, reconfigured or moved to another app version is retired (teardownPlugin

@@ -54,10 +54,9 @@ export class ExportBuffers {
       this.pending.set(instance.id, buffer);
     }
     buffer.instance = instance;
-    for (const event of events) {
-      buffer.events.push(event);
-      buffer.bytes += Buffer.byteLength(JSON.stringify(event));
-    }
+    for (const event of events) buffer.events.push(event);
+    // Sized once per job, not per event: the buffer only needs to know when it is full.
+    buffer.bytes += Buffer.byteLength(JSON.stringify(events));
     const done = new Promise<void>((resolve, reject) => buffer.waiters.push({ resolve, reject }));
     if (this.closing || buffer.bytes >= settings.bufferBytes || settings.bufferMs === 0) {
       void this.flush(instance.id);
