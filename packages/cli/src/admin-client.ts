@@ -20,13 +20,22 @@ function baseUrl(env: NodeJS.ProcessEnv): string {
   return env.SLUICE_URL || `http://${env.SLUICE_HOST || '127.0.0.1'}:${env.SLUICE_PORT || '8000'}`;
 }
 
+/** A request body sent as it is (an archive, an attachment) instead of as JSON. */
+export class RawBody {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly contentType: string,
+  ) {}
+}
+
 async function send(method: string, path: string, body: unknown, env: NodeJS.ProcessEnv): Promise<Response> {
   const base = baseUrl(env);
+  const raw = body instanceof RawBody ? body : undefined;
   try {
     return await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${adminToken(env)}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { authorization: `Bearer ${adminToken(env)}`, ...(body !== undefined && { 'content-type': raw ? raw.contentType : 'application/json' }) },
+      body: raw ? raw.bytes : body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (error) {
     throw new CliError(`cannot reach Sluice at ${base} (${(error as Error).cause ?? (error as Error).message}): is it running? Set SLUICE_URL to point elsewhere`);

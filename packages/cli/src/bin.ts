@@ -14,14 +14,16 @@ const USAGE = `usage: sluice <command>
   start                 intake + stage workers + runner in one process (embedded store unless DATABASE_URL)
   intake | worker | runner
                         one service alone (needs DATABASE_URL)
-  apps install <dir> [--project P] [--config key=value …] [--order N] [--json]
+  apps install <dir>|<app.zip|app.tgz> [--project P] [--config key=value …] [--order N] [--json]
+  apps attach <id> <key> <file> [--content-type T]
+                        upload the file of an attachment config field (meta.attachments[key])
   apps list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N] [--level L] [--follow]
                         [--project P] [--json]
   projects create <name> [--id ID] [--json] | projects list [--json]
   events tail [--project P] [--event NAME] [--distinct-id ID] [--json]
   new app <dir> [--ts] [--name "App name"]
                         scaffold an app: plugin.json, index, a test, a README
-  dev <app-dir> (--events file.jsonl | --from-project P [--last N]) [--config key=value …] [--json]
+  dev <app-dir> (--events file.jsonl | --from-project P [--last N]) [--config key=value …] [--attach key=file …] [--json]
                         run an app locally in the sandbox and show what it does to each event
   dead-letters list [--project P] [--instance ID] [--limit N] [--json]
   dead-letters replay [--project P] [--instance ID] [--id ID …] [--json]

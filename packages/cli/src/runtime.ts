@@ -1,20 +1,22 @@
 import { resolve } from 'node:path';
-import { PipelineCache, SETUP_RETRY_DELAYS_MS, createLogger, type Logger, type SluiceConfig } from '@sluice/core';
+import { PipelineCache, SETUP_RETRY_DELAYS_MS, createLogger, type AppInstance, type Logger, type SluiceConfig } from '@sluice/core';
 import { SluiceMetrics } from '@sluice/metrics';
 import { randomUUID } from 'node:crypto';
 import {
   JOBS_QUEUE,
   PipelineBus,
   QueueProducer,
+  clearAppCache,
   checkEvictionPolicy,
   createRedis,
   ensureRedis,
   type AppJob,
   type ManagedRedis,
 } from '@sluice/queues';
-import { AppVmPool } from '@sluice/sandbox';
+import { AppVmPool, attachmentFile } from '@sluice/sandbox';
 import { LogSink, openStore, type Store } from '@sluice/store';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { createHostServices } from './host-services';
 
 /** What every service of one process shares: connections, caches, the sandbox pool, metrics. */
 export interface Runtime {
@@ -60,13 +62,21 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
   });
   const pipelines = new PipelineCache((projectId) => store.listInstances(projectId));
   const logSink = new LogSink(store, logger);
+  // Its own connection, auto-pipelined: the cache calls of a batch's events go out together.
+  const cacheRedis = new Redis(config.redisUrl, { enableAutoPipelining: true });
+  cacheRedis.on('error', (error) => logger.warn({ err: error }, 'redis (app cache) connection error'));
+  const services = await createHostServices({ config, store, cacheRedis, producer, pipelines, logger });
   const pool = new AppVmPool({
     load: async (instanceId) => {
       const instance = await store.getInstance(instanceId);
       const app = instance && (await store.getApp(instance.appId));
-      return instance && app ? { instance, app } : null;
+      if (!instance || !app) return null;
+      // Most instances have none: the query is skipped until the first upload.
+      const files = instance.attachmentsVersion ? await store.listAttachments(instance.id) : [];
+      return { instance, app, attachments: Object.fromEntries(files.map((file) => [file.key, attachmentFile(file)])) };
     },
-    limits: { callTimeoutMs: config.appCallTimeoutMs, memoryBytes: config.appMemoryBytes },
+    limits: { callTimeoutMs: config.appCallTimeoutMs, jobTimeoutMs: config.appJobTimeoutMs, memoryBytes: config.appMemoryBytes },
+    services: services.forInstance,
     onLog: (instance, entry) => logSink.add(instance, entry),
     enqueueJob: async (instance, request) => {
       const job: AppJob = { projectId: instance.projectId, instanceId: instance.id, name: request.name, payload: request.payload };
@@ -86,10 +96,25 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
 
   const beforeReload: Runtime['beforeReload'] = [];
   const onPipelineChange: Runtime['onPipelineChange'] = [];
+  // Which instances each project had at the last reload: a removed one's meta.cache keys go with it.
+  const knownInstances = new Map<string, Set<number>>();
+  for (const instance of await store.listAllInstances()) {
+    knownInstances.set(instance.projectId, (knownInstances.get(instance.projectId) ?? new Set()).add(instance.id));
+  }
+  const clearRemovedCaches = async (projectId: string, current: AppInstance[]) => {
+    const before = knownInstances.get(projectId) ?? new Set<number>();
+    const now = new Set(current.map((instance) => instance.id));
+    knownInstances.set(projectId, now);
+    for (const id of before) {
+      if (!now.has(id)) await clearAppCache(cacheRedis, config.redisPrefix, id).catch((error: unknown) => logger.warn({ err: error, instanceId: id }, 'could not clear a removed instance\'s cache'));
+    }
+  };
   const reload = async (projectId: string) => {
     pipelines.invalidate(projectId);
     await Promise.all(beforeReload.map((listener) => listener(projectId)));
-    await pool.reloadProject(projectId, await store.listInstances(projectId));
+    const current = await store.listInstances(projectId);
+    await pool.reloadProject(projectId, current);
+    await clearRemovedCaches(projectId, current);
     await Promise.all(onPipelineChange.map((listener) => listener(projectId)));
   };
   // One reload at a time, in the order the changes were published.
@@ -115,6 +140,8 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
     config, logger, store, redis, producer, bus, pipelines, pool, logSink, metrics, beforeReload, onPipelineChange,
     close: async () => {
       await pool.close();
+      await services.close();
+      cacheRedis.disconnect();
       await logSink.close();
       await bus.close();
       await producer.close();

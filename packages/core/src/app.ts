@@ -1,3 +1,4 @@
+import type { ProcessEventErrors } from './outcomes';
 /** The files of an app, by name (`plugin.json`, `index.js` or `index.ts`, and any file they import). */
 export type AppSource = Record<string, string>;
 
@@ -67,6 +68,24 @@ export interface AppInstance {
   order: number;
   enabled: boolean;
   config: AppConfig;
+  /** How Sluice runs the instance (limits, error handling), apart from the app's own config. */
+  settings: InstanceSettings;
+  /** Counts changes to the instance's attachments (absent until the first upload): a change reloads its VMs. */
+  attachmentsVersion?: number;
+}
+
+/**
+ * Per-instance runtime settings, set through the admin API. Absent fields take the process's
+ * defaults (SLUICE_APP_* environment variables).
+ */
+export interface InstanceSettings {
+  /**
+   * What happens to an event whose processEvent throws: PostHog's behaviour ("continue": it goes
+   * on down the chain as it stood) or "drop".
+   */
+  processEventErrors?: ProcessEventErrors;
+  /** Sandbox limits of this instance (see the sandbox's SandboxLimits). */
+  limits?: { callTimeoutMs?: number; jobTimeoutMs?: number; memoryBytes?: number; stackBytes?: number };
 }
 
 export type AppLogLevel = 'debug' | 'log' | 'info' | 'warn' | 'error';

@@ -1,3 +1,5 @@
+import type { ProcessEventErrors } from './outcomes';
+
 /**
  * Every setting comes from an environment variable with a default, validated once at start so a
  * typo fails with one clear line instead of a confusing error later.
@@ -50,6 +52,16 @@ export interface SluiceConfig {
   retryDelayScale: number;
   /** The periods of runEveryMinute/Hour/Day; shorter only to run schedules fast in tests. */
   scheduleEveryMs: { runEveryMinute: number; runEveryHour: number; runEveryDay: number };
+  /** Default for instances that set none: an event whose processEvent throws goes on ("continue", PostHog) or is dropped. */
+  processEventErrors: ProcessEventErrors;
+  /** What apps' fetch may reach besides public addresses: nothing (false), anything (true) or these addresses/CIDRs. */
+  fetchAllowPrivate: boolean | string[];
+  fetchTimeoutMs: number;
+  fetchMaxResponseBytes: number;
+  /** A MaxMind GeoIP2/GeoLite2 City database for meta.geoip; none by default. */
+  geoipDatabase: string | undefined;
+  /** posthog.capture calls one instance may make per minute in one process (a runaway or looping app stops here). */
+  appCapturesPerMinute: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -78,6 +90,24 @@ function readTrustedProxies(env: Env): boolean | number | string[] {
   const bad = entries.find((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry));
   if (bad) throw new ConfigError(`SLUICE_TRUSTED_PROXIES: "${bad}" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal`);
   return entries;
+}
+
+/** `SLUICE_FETCH_ALLOW_PRIVATE`: empty/false (public addresses only), true, or a comma-separated list of addresses/CIDRs. */
+function readFetchAllowPrivate(env: Env): boolean | string[] {
+  const raw = (env.SLUICE_FETCH_ALLOW_PRIVATE ?? '').trim();
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const bad = entries.find((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry));
+  if (bad) throw new ConfigError(`SLUICE_FETCH_ALLOW_PRIVATE: "${bad}" is not true, false, an IP address or a CIDR range`);
+  return entries;
+}
+
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!choices.includes(raw as T)) throw new ConfigError(`${name} must be one of ${choices.join(', ')}, got "${raw}"`);
+  return raw as T;
 }
 
 function readUrl(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {
@@ -146,5 +176,11 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
       runEveryHour: readInt(env, 'SLUICE_RUN_EVERY_HOUR_MS', 3_600_000, 100, 86_400_000 * 7),
       runEveryDay: readInt(env, 'SLUICE_RUN_EVERY_DAY_MS', 86_400_000, 100, 86_400_000 * 31),
     },
+    processEventErrors: readChoice(env, 'SLUICE_PROCESS_EVENT_ERRORS', ['continue', 'drop'] as const, 'continue'),
+    fetchAllowPrivate: readFetchAllowPrivate(env),
+    fetchTimeoutMs: readInt(env, 'SLUICE_FETCH_TIMEOUT_MS', 10_000, 10, 600_000),
+    fetchMaxResponseBytes: readInt(env, 'SLUICE_FETCH_MAX_MB', 10, 1, 1024) * 1024 * 1024,
+    geoipDatabase: env.SLUICE_GEOIP_DB || undefined,
+    appCapturesPerMinute: readInt(env, 'SLUICE_APP_CAPTURES_PER_MINUTE', 60_000, 1, 100_000_000),
   };
 }

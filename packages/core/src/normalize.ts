@@ -95,24 +95,27 @@ export function eventTimestamp(raw: RawEvent, sentAt: unknown, now: Date): Date 
 export const MAX_EVENT_DEPTH = 100;
 
 /**
- * Whether a parsed JSON value nests deeper than `max`. Iterative, so a hostile value cannot
- * overflow the stack here; it visits objects and arrays only, which events have few of.
+ * Whether a parsed JSON value nests deeper than `max`. The recursion stops `max` levels down,
+ * so a hostile value cannot overflow the stack here; it visits objects and arrays only, which
+ * events have few of (for…in over a parsed object is several times faster than an explicit stack).
  */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const stack: unknown[] = [value];
-  const depths: number[] = [1];
-  while (stack.length > 0) {
-    const current = stack.pop() as Record<string, unknown>;
-    const depth = depths.pop()!;
-    if (depth > max) return true;
-    for (const key in current) {
-      const child = current[key];
-      if (typeof child === 'object' && child !== null) {
-        stack.push(child);
-        depths.push(depth + 1);
-      }
+  return typeof value === 'object' && value !== null && deeperThan(value, max);
+}
+
+/** Whether `value` (an object or array at the current level) has more than `levels` levels. */
+function deeperThan(value: object, levels: number): boolean {
+  if (levels <= 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i];
+      if (typeof child === 'object' && child !== null && deeperThan(child, levels - 1)) return true;
     }
+    return false;
+  }
+  for (const key in value) {
+    const child: unknown = (value as Record<string, unknown>)[key];
+    if (typeof child === 'object' && child !== null && deeperThan(child, levels - 1)) return true;
   }
   return false;
 }

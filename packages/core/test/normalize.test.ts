@@ -82,7 +82,7 @@ describe('person updates', () => {
     expect(event.properties.$set_once).toEqual({ first: 1 });
   });
 
-  it('measures nesting without recursion', () => {
+  it('measures nesting without overflowing the stack', () => {
     expect(nestsDeeperThan({ a: [{ b: 1 }] }, 3)).toBe(false);
     expect(nestsDeeperThan({ a: [{ b: [1] }] }, 3)).toBe(true);
     expect(nestsDeeperThan({ s: '[[[[{{{{' }, 1)).toBe(false);

@@ -5,3 +5,5 @@ export * from './producer';
 export * from './worker-set';
 export * from './pipeline-bus';
 export * from './redis-server';
+export * from './app-cache';
+export * from './ingest';

@@ -1,4 +1,5 @@
 import type { DeliveryFunction, PluginEvent, Route, ScheduledFunction } from '@sluice/core';
+import { SerializedData } from './producer';
 
 /**
  * A batch of one project's events on its way through the stage chain and into the store.
@@ -43,6 +44,27 @@ export interface ScheduleJob {
   projectId: string;
   instanceId: number;
   function: ScheduledFunction;
+}
+
+const EVENTS_OPEN = Buffer.from(',"events":[');
+const COMMA = Buffer.from(',');
+const EVENTS_CLOSE = Buffer.from(']}');
+
+/**
+ * A PipelineJob whose events come already serialized: each chunk is the UTF-8 JSON of one or
+ * more events without the array's brackets (`{…},{…}`). The bytes are exactly
+ * `JSON.stringify({ ...head, events })`, so consumers read the job as any other.
+ */
+export function serializedPipelineJob(head: Omit<PipelineJob, 'events'>, eventChunks: readonly Buffer[]): SerializedData {
+  const { batchId, projectId, route, hop } = head;
+  const opening = JSON.stringify({ batchId, projectId, route, hop });
+  const parts: Buffer[] = [Buffer.from(opening.slice(0, -1)), EVENTS_OPEN];
+  eventChunks.forEach((chunk, index) => {
+    if (index > 0) parts.push(COMMA);
+    parts.push(chunk);
+  });
+  parts.push(EVENTS_CLOSE);
+  return new SerializedData(Buffer.concat(parts));
 }
 
 /** The job id of a batch at a hop: deterministic, so a re-forward after a crash is ignored by BullMQ. */

@@ -1,5 +1,38 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Job, Queue, type JobJson, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+
+/**
+ * A job's data already serialized: the UTF-8 bytes of its JSON, exactly what BullMQ's
+ * `JSON.stringify(data)` would have stored. The intake builds them from each request's events
+ * (serialized once, in the request) so a big batch is neither stringified again nor measured and
+ * re-encoded by ioredis: a Buffer argument goes to the socket as it is.
+ */
+export class SerializedData {
+  constructor(readonly json: Buffer) {}
+}
+
+/** BullMQ's Job, storing a SerializedData's bytes as the job's data instead of stringifying them. */
+class SerializedDataJob extends Job {
+  override asJSON(): JobJson {
+    const data: unknown = this.data;
+    if (!(data instanceof SerializedData)) return super.asJSON();
+    this.data = undefined;
+    try {
+      // ioredis sends a Buffer argument unchanged; the stored hash field is the same JSON text.
+      return { ...super.asJSON(), data: data.json as unknown as string };
+    } finally {
+      this.data = data;
+    }
+  }
+}
+
+/** A Queue whose add() also takes SerializedData. */
+class SluiceQueue extends Queue {
+  protected override get Job(): typeof Job {
+    // (a subclass whose constructor is not generic, as BullMQ's own `typeof Job` is)
+    return SerializedDataJob as unknown as typeof Job;
+  }
+}
 
 /**
  * Job defaults for every hop: a hop fails only when infrastructure does (the store, Redis), so
@@ -24,13 +57,16 @@ export class QueueProducer {
   queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue = new SluiceQueue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
       this.queues.set(name, queue);
     }
     return queue;
   }
 
-  /** Resolves once Redis has acknowledged the job: the moment an event counts as accepted. */
+  /**
+   * Resolves once Redis has acknowledged the job: the moment an event counts as accepted.
+   * `data` is serialized as JSON, unless it is SerializedData (stored as it is).
+   */
   async add(name: string, data: unknown, jobId: string, options: { delay?: number } = {}): Promise<void> {
     await this.queue(name).add(name, data, { jobId, ...(options.delay ? { delay: options.delay } : {}) });
   }

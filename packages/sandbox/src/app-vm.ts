@@ -1,8 +1,9 @@
 import type { AppCapability, AppLogEntry, PluginEvent, ScheduledFunction } from '@sluice/core';
 import { SandboxLimitError, resolveLimits, type SandboxLimits } from './limits';
-import type { JobRequest } from './meta';
+import type { AppAttachmentFile, JobRequest, MetaContext } from './meta';
 import { getQuickJS } from './quickjs';
 import { AppError, Realm, type EntryPoint } from './realm';
+import { encodeBatch, readOutcomes } from './event-patches';
 
 export type EventOutcome = { status: 'ok'; event: PluginEvent } | { status: 'dropped' } | { status: 'error'; error: string };
 
@@ -21,7 +22,14 @@ export interface AppVmOptions {
   onLog: (entry: AppLogEntry) => void;
   /** Where `meta.jobs.<name>(…).runNow()` puts its job; without it meta.jobs fails clearly. */
   enqueueJob?: (request: JobRequest) => Promise<void>;
+  /** `meta.attachments`: the instance's uploaded files by config key (see attachmentFile). */
+  attachments?: Record<string, AppAttachmentFile>;
+  /** The host services behind meta.cache, meta.storage, posthog.capture, fetch and meta.geoip (see MetaContext). */
+  services?: HostServices;
 }
+
+/** What the host lends an instance beyond its config and logs; each is optional (absent: a clear error on use). */
+export type HostServices = Pick<MetaContext, 'cache' | 'storage' | 'capture' | 'fetch' | 'geoip'>;
 
 export interface AppVm {
   readonly capabilities: AppCapability[];
@@ -33,11 +41,9 @@ export interface AppVm {
   runJob(name: string, payload: unknown): Promise<CallResult>;
   runScheduled(fn: ScheduledFunction): Promise<CallResult>;
   teardown(): Promise<void>;
+  /** Writes to the instance's app logs (secrets masked), as the app's own console does. */
+  log(level: AppLogEntry['level'], message: string): void;
   dispose(): void;
-}
-
-function sameOutcomeForAll(events: PluginEvent[], error: string): EventOutcome[] {
-  return events.map(() => ({ status: 'error', error }));
 }
 
 /**
@@ -63,8 +69,8 @@ class QuickJsAppVm implements AppVm {
   }
 
   private newRealm(): Realm {
-    const { code, config, onLog, enqueueJob } = this.options;
-    return new Realm(this.module, code, { config, onLog, ...(enqueueJob ? { enqueueJob } : {}) }, this.limits);
+    const { code, config, onLog, enqueueJob, name, services, attachments } = this.options;
+    return new Realm(this.module, code, { config, onLog, appName: name, ...services, ...(enqueueJob ? { enqueueJob } : {}), ...(attachments && { attachments }) }, this.limits);
   }
 
   private async live(): Promise<Realm> {
@@ -78,7 +84,7 @@ class QuickJsAppVm implements AppVm {
     return this.realm;
   }
 
-  private log(level: AppLogEntry['level'], message: string): void {
+  log(level: AppLogEntry['level'], message: string): void {
     this.options.onLog({ timestamp: new Date().toISOString(), level, message });
   }
 
@@ -127,22 +133,70 @@ class QuickJsAppVm implements AppVm {
     this.setupDone = true;
   }
 
+  /**
+   * Runs processEvent (or a deprecated processEventBatch) over the batch in one crossing. When
+   * the call hits a limit (one event looping forever, blowing the heap…), every event would fail
+   * with it; instead the batch is split in halves, each re-run on a fresh realm, until the
+   * culprits are single events: they get the limit's error, every other event its own outcome.
+   *
+   * The search is bounded: after 2·ceil(log2(n)) + 2 further limit hits (enough to isolate two
+   * culprits), the slices not yet resolved fail with the limit's error without being run — a
+   * batch of 100 in which every event times out costs at most 17 time limits, not 100.
+   *
+   * Re-running a slice re-runs its events' processEvent, side effects included (meta.cache
+   * writes, jobs, logs): the same as PostHog's retry of a failed batch. A deprecated
+   * processEventBatch is called with the smaller slices.
+   */
   async processEventBatch(events: PluginEvent[]): Promise<EventOutcome[]> {
     if (events.length === 0) return [];
-    await this.setup();
+    const outcomes = new Array<EventOutcome>(events.length);
+    const search = { limitHitsLeft: 2 * Math.ceil(Math.log2(events.length)) + 2, error: undefined as SandboxLimitError | undefined };
+    await this.runSlice(events, 0, events.length, outcomes, search);
+    return outcomes;
+  }
+
+  /** Fills outcomes[start, end): one call, or on a limit hit the two halves in turn (see processEventBatch). */
+  private async runSlice(
+    events: PluginEvent[],
+    start: number,
+    end: number,
+    outcomes: EventOutcome[],
+    search: { limitHitsLeft: number; error: SandboxLimitError | undefined },
+  ): Promise<void> {
+    const fail = (message: string) => {
+      for (let i = start; i < end; i++) outcomes[i] = { status: 'error', error: message };
+    };
+    // Out of budget: what is left fails with the limit that spent it, unrun.
+    if (search.error && search.limitHitsLeft <= 0) return fail(search.error.message);
+    const slice = start === 0 && end === events.length ? events : events.slice(start, end);
     try {
-      const json = await this.guarded((realm) => realm.call('processBatch', 'processEvent', [JSON.stringify(events)]));
-      const outcomes = JSON.parse(json) as EventOutcome[];
-      // The prelude always answers one outcome per event; an app that tampered with the builtins
-      // it relies on must not hand the caller a batch of the wrong shape.
-      if (!Array.isArray(outcomes) || outcomes.length !== events.length) {
-        return sameOutcomeForAll(events, 'processEvent: the sandbox returned malformed outcomes');
-      }
-      return outcomes;
+      const answered = await this.runBatch(slice);
+      for (let i = start; i < end; i++) outcomes[i] = answered[i - start]!;
     } catch (error) {
-      if (error instanceof SandboxLimitError || error instanceof AppError) return sameOutcomeForAll(events, error.message);
-      throw error;
+      if (error instanceof AppError) return fail(error.message);
+      if (!(error instanceof SandboxLimitError)) throw error;
+      if (search.error) search.limitHitsLeft -= 1;
+      search.error = error;
+      if (end - start === 1 || search.limitHitsLeft <= 0) return fail(error.message);
+      const middle = start + Math.ceil((end - start) / 2);
+      await this.runSlice(events, start, middle, outcomes, search);
+      await this.runSlice(events, middle, end, outcomes, search);
     }
+  }
+
+  /** QuickJS's own count of the bytes the instance's runtime holds ("memory used"); undefined while it has none. */
+  memoryBytes(): number | undefined {
+    // dumpMemoryUsage needs no context, where computeMemoryUsage would add one to the runtime.
+    const used = this.realm && /memory used\s+\d+\s+(\d+)/.exec(this.realm.runtime.dumpMemoryUsage());
+    return used ? Number(used[1]) : undefined;
+  }
+
+  /** One crossing: the events as JSON in, per event a patch, "unchanged", the whole event, a drop or an error out. */
+  private async runBatch(events: PluginEvent[]): Promise<EventOutcome[]> {
+    await this.setup();
+    const { args, shapes } = encodeBatch(events);
+    const json = await this.guarded((realm) => realm.call('processBatch', 'processEvent', args));
+    return readOutcomes(events, shapes, json);
   }
 
   onEvent(event: PluginEvent): Promise<CallResult> {
@@ -197,6 +251,11 @@ class QuickJsAppVm implements AppVm {
     this.realm?.dispose();
     this.realm = undefined;
   }
+}
+
+/** The bytes a warm instance's QuickJS runtime holds (for the benchmark); undefined for other AppVm implementations. */
+export function instanceMemoryBytes(vm: AppVm): number | undefined {
+  return vm instanceof QuickJsAppVm ? vm.memoryBytes() : undefined;
 }
 
 export async function createAppVm(options: AppVmOptions): Promise<AppVm> {

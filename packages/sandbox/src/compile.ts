@@ -12,8 +12,24 @@ export interface CompiledApp {
   versionHash: string;
 }
 
-/** Modules the VM provides through `require` (see the prelude); anything else is refused at install. */
-export const PROVIDED_MODULES = ['@posthog/plugin-scaffold'];
+/**
+ * Modules the VM provides through `require` (the prelude and meta/*.ts shims: `sluice.provide`);
+ * anything else is refused at install. Node's built-ins also answer to their `node:` names.
+ */
+export const PROVIDED_MODULES = [
+  '@posthog/plugin-scaffold', '@posthog/plugin-contrib', 'node-fetch',
+  'crypto', 'node:crypto', 'url', 'node:url', 'zlib', 'node:zlib',
+];
+/** Network SDKs PostHog's plugin server allowed: they need sockets, so they cannot run in QuickJS. */
+export const NETWORK_SDKS = ['pg', 'aws-sdk', 'snowflake-sdk', '@google-cloud/bigquery', 'generic-pool'];
+
+function refusal(path: string): string {
+  const sdk = NETWORK_SDKS.find((name) => path === name || path.startsWith(`${name}/`));
+  if (sdk) {
+    return `import of "${path}" is not available in the sandbox: ${sdk} is a network SDK that cannot run inside the QuickJS sandbox (apps get no sockets; a host-side bridge may come later)`;
+  }
+  return `import of "${path}" is not available in the sandbox`;
+}
 const RESOLVE_SUFFIXES = ['', '.ts', '.js', '.mjs', '.cjs', '.json', '/index.ts', '/index.js'];
 const NAMESPACE = 'app';
 
@@ -40,7 +56,7 @@ function appFilesPlugin(source: AppSource): Plugin {
         if (PROVIDED_MODULES.includes(args.path)) return { path: args.path, external: true };
         if (!args.path.startsWith('.') && !args.path.startsWith('/')) {
           // Returned, not thrown: esbuild then points at the import statement in the app's file.
-          return { errors: [{ text: `import of "${args.path}" is not available in the sandbox` }] };
+          return { errors: [{ text: refusal(args.path) }] };
         }
         const base = posix.normalize(posix.join(posix.dirname(args.importer), args.path));
         const found = RESOLVE_SUFFIXES.map((suffix) => base + suffix).find((file) => source[file] !== undefined);

@@ -1,9 +1,20 @@
 export { AppSourceError } from './errors';
-export { SECRET_MASK, applyConfigDefaults, maskSecrets, maskedConfig, secretValues } from './plugin-json';
+export { SECRET_MASK, applyConfigDefaults, attachmentKeys, maskSecrets, maskedConfig, missingAttachments, secretValues } from './plugin-json';
 export { bundleApp, versionHash, PROVIDED_MODULES, type CompiledApp } from './compile';
 export { compileApp } from './compile-app';
-export { createAppVm, type AppVm, type AppVmOptions, type CallResult, type EventOutcome } from './app-vm';
+export { createAppVm, instanceMemoryBytes, type AppVm, type AppVmOptions, type CallResult, type EventOutcome, type HostServices } from './app-vm';
 export { DEFAULT_LIMITS, type SandboxLimits } from './limits';
-export { META_CAPABILITIES, type JobRequest, type MetaCapability } from './meta';
+export {
+  GeoIpDatabase,
+  META_CAPABILITIES,
+  type AppCache,
+  type AppStorage,
+  type CapturedEvent,
+  type JobRequest,
+  type MetaCapability,
+} from './meta';
+export { DEFAULT_FETCH_POLICY, FetchBlockedError, GuardedFetch, type FetchPolicy } from './host-fetch';
+export { MemoryAppCache, MemoryAppStorage } from './memory-services';
+export { attachmentFile, type AppAttachmentFile } from './meta';
 export * from './pool';
-export { readAppFolder } from './read-app-folder';
+export { MAX_APP_FILES, isAppSourcePath, readAppFolder } from './read-app-folder';

@@ -42,7 +42,8 @@ export function parsePluginJson(text: string | undefined): PluginJson {
 export function applyConfigDefaults(pluginJson: PluginJson, config: Record<string, string>): Record<string, string> {
   const result: Record<string, string> = { ...config };
   for (const field of pluginJson.config ?? []) {
-    if (!field.key) continue;
+    // An attachment's value is the uploaded file, not a config string (see missingAttachments).
+    if (!field.key || field.type === 'attachment') continue;
     if ((result[field.key] === undefined || result[field.key] === '') && field.default !== undefined) result[field.key] = String(field.default);
     if (field.required && (result[field.key] === undefined || result[field.key] === '')) {
       throw new AppSourceError(`${FILE}: config "${field.key}" is required but was not given`, FILE, field.key);
@@ -52,6 +53,18 @@ export function applyConfigDefaults(pluginJson: PluginJson, config: Record<strin
     }
   }
   return result;
+}
+
+/** The keys of the config fields of type "attachment": files uploaded for the instance (meta.attachments). */
+export function attachmentKeys(pluginJson: PluginJson): string[] {
+  return (pluginJson.config ?? []).filter((field) => field.type === 'attachment' && field.key).map((field) => field.key!);
+}
+
+/** The required attachment fields that have no file yet: PostHog will not enable such an instance. */
+export function missingAttachments(pluginJson: PluginJson, uploaded: readonly string[]): string[] {
+  return (pluginJson.config ?? [])
+    .filter((field) => field.type === 'attachment' && field.required && field.key && !uploaded.includes(field.key))
+    .map((field) => field.key!);
 }
 
 /** What replaces a secret config value in logs and in the admin API. */

@@ -1,13 +1,15 @@
 import type { AppInstance, AppLogEntry, AppRecord, Logger } from '@sluice/core';
-import { createAppVm, type AppVm } from './app-vm';
+import { createAppVm, type AppVm, type HostServices } from './app-vm';
 import { maskSecrets, secretValues } from './plugin-json';
 import { isRetryError } from './realm';
 import type { SandboxLimits } from './limits';
-import type { JobRequest } from './meta';
+import type { AppAttachmentFile, JobRequest } from './meta';
 
 export interface LoadedInstance {
   instance: AppInstance;
   app: AppRecord;
+  /** meta.attachments (see attachmentFile); none when absent. */
+  attachments?: Record<string, AppAttachmentFile>;
 }
 
 export interface AppVmPoolOptions {
@@ -16,6 +18,8 @@ export interface AppVmPoolOptions {
   onLog: (instance: AppInstance, entry: AppLogEntry) => void;
   /** Puts an app's `meta.jobs` request on the jobs queue. */
   enqueueJob?: (instance: AppInstance, request: JobRequest) => Promise<void>;
+  /** The host services an instance's meta.cache, meta.storage, posthog.capture, fetch and geoip use. */
+  services?: (instance: AppInstance) => HostServices;
   /**
    * Waits before each retry of a setupPlugin that threw RetryError (PostHog: 5, 10, 20, 40, 80 s);
    * none by default.
@@ -49,7 +53,13 @@ interface PoolEntry {
 
 /** Whether a warm VM no longer matches its instance and must be set up afresh. */
 function needsReload(was: AppInstance, app: AppRecord, now: AppInstance): boolean {
-  return !now.enabled || now.appId !== app.id || JSON.stringify(now.config) !== JSON.stringify(was.config);
+  return (
+    !now.enabled ||
+    now.appId !== app.id ||
+    JSON.stringify(now.config) !== JSON.stringify(was.config) ||
+    JSON.stringify(now.settings ?? {}) !== JSON.stringify(was.settings ?? {}) ||
+    now.attachmentsVersion !== was.attachmentsVersion
+  );
 }
 
 /**
@@ -119,7 +129,7 @@ export class AppVmPool {
   private async create(instanceId: number, entry: PoolEntry): Promise<{ vm: AppVm; instance: AppInstance; app: AppRecord } | null> {
     const loaded = await this.options.load(instanceId);
     if (!loaded) return null;
-    const { instance, app } = loaded;
+    const { instance, app, attachments } = loaded;
     const { enqueueJob } = this.options;
     const secrets = secretValues(app.pluginJson, instance.config);
     entry.projectId = instance.projectId;
@@ -128,7 +138,10 @@ export class AppVmPool {
       name: app.name,
       code: app.code,
       config: instance.config,
-      limits: this.options.limits,
+      ...(attachments && { attachments }),
+      // The instance's own limits (admin API settings) win over the process's.
+      limits: { ...this.options.limits, ...instance.settings?.limits },
+      ...(this.options.services ? { services: this.options.services(instance) } : {}),
       // secret: true config values never reach the logs, whatever the app prints.
       onLog: (log) => this.options.onLog(instance, secrets.length ? { ...log, message: maskSecrets(log.message, secrets) } : log),
       ...(enqueueJob ? { enqueueJob: (request: JobRequest) => enqueueJob(instance, request) } : {}),

@@ -8,6 +8,20 @@ const SKIPPED_DIRS = new Set(['node_modules', '.git', 'test', 'tests', '__tests_
 const MAX_FILES = 500;
 
 /**
+ * Whether a file at this path (relative, "/"-separated) of an app folder or archive belongs to
+ * the app's source, by the same rules readAppFolder follows.
+ */
+export function isAppSourcePath(path: string): boolean {
+  const parts = path.split('/');
+  const name = parts.at(-1) ?? '';
+  if (parts.slice(0, -1).some((dir) => SKIPPED_DIRS.has(dir))) return false;
+  return SOURCE_FILE.test(name) && !/\.test\.|\.spec\.|^package-lock\.json$/.test(name);
+}
+
+/** The most source files an app may have. */
+export const MAX_APP_FILES = MAX_FILES;
+
+/**
  * Reads an app folder into the source map an install takes: plugin.json and the code files
  * (tests, node_modules and lock files left out). Errors name the folder or file.
  */

@@ -1,7 +1,7 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { APP_CAPABILITIES, type AppCapability } from '@sluice/core';
 import { SandboxLimitError, applyLimits, limitKindOf, type SandboxLimits } from './limits';
-import { META_CAPABILITIES, disposePendingHostCalls, type MetaContext } from './meta';
+import { CHANNEL_SHIM, HostChannel, META_CAPABILITIES, type HostHandler, type MetaContext } from './meta';
 import { PRELUDE } from './prelude';
 import { abandonQuickJS } from './quickjs';
 
@@ -41,6 +41,10 @@ export class Realm {
   private disposed = false;
   /** Moved before every call; the interrupt handler reads it. */
   private readonly deadline = { at: 0 };
+  /** The app's awaited host calls (cache, storage, fetch, jobs…): see meta/host-async.ts. */
+  private readonly channel: HostChannel;
+  private channelTake: QuickJSHandle | undefined;
+  private channelDeliver: QuickJSHandle | undefined;
 
   constructor(
     private readonly module: QuickJSWASMModule,
@@ -53,13 +57,23 @@ export class Realm {
     this.vm = this.runtime.newContext();
     try {
       for (const capability of META_CAPABILITIES) capability.install?.(this.vm, context);
+      const handlers = new Map<string, HostHandler>();
+      for (const capability of META_CAPABILITIES) {
+        for (const [name, handler] of Object.entries(capability.handlers?.(context) ?? {})) handlers.set(name, handler);
+      }
+      this.channel = new HostChannel(this.vm, handlers);
       this.evaluate(PRELUDE, 'sluice-prelude.js', 'loading the sandbox');
+      this.evaluate(CHANNEL_SHIM, 'sluice-channel.js', 'loading the sandbox');
       const shims = META_CAPABILITIES.map((capability) => capability.shim(context)).join('\n');
       this.evaluate(`(function (meta) {\n${shims}\n})(globalThis.__sluice.meta = {});`, 'sluice-meta.js', 'setting up meta');
       const sluice = this.vm.getProp(this.vm.global, '__sluice');
       for (const name of ENTRY_POINTS) this.entryPoints.set(name, this.vm.getProp(sluice, name));
       sluice.dispose();
-      this.evaluate('delete globalThis.__sluice;', 'sluice-hide.js', 'setting up the sandbox');
+      const channel = this.vm.getProp(this.vm.global, '__sluice_channel');
+      this.channelTake = this.vm.getProp(channel, 'take');
+      this.channelDeliver = this.vm.getProp(channel, 'deliver');
+      channel.dispose();
+      this.evaluate('delete globalThis.__sluice; delete globalThis.__sluice_channel;', 'sluice-hide.js', 'setting up the sandbox');
       this.loadApp(code);
     } catch (error) {
       this.dispose();
@@ -124,6 +138,8 @@ export class Realm {
    */
   async call(name: EntryPoint, fn: string, args: string[] = [], timeoutMs = this.limits.callTimeoutMs): Promise<string> {
     this.armDeadline(timeoutMs);
+    // Results of host calls an earlier call did not wait for (a cache.set not awaited) go in first.
+    if (this.deliverSettled(fn)) this.runJobs(fn, timeoutMs);
     const argHandles = args.map((arg) => this.vm.newString(arg));
     const result = this.guardHost(fn, () => this.vm.callFunction(this.entryPoint(name), this.vm.undefined, ...argHandles));
     for (const handle of argHandles) handle.dispose();
@@ -132,6 +148,7 @@ export class Realm {
     if (this.vm.typeof(value) === 'string') {
       const text = this.vm.getString(value);
       value.dispose();
+      this.dispatchRequests(fn); // what a synchronous app started without awaiting still runs
       return text;
     }
     try {
@@ -141,24 +158,57 @@ export class Realm {
     }
   }
 
+  /** Runs the VM's pending promise jobs; answers how many ran. */
+  private runJobs(fn: string, timeoutMs: number): number {
+    const jobs = this.guardHost(fn, () => this.runtime.executePendingJobs());
+    if (jobs.error) throw this.toError(jobs.error, fn, timeoutMs);
+    return jobs.value;
+  }
+
+  /** Starts the host calls the app queued (one crossing to take them all). */
+  private dispatchRequests(fn: string): void {
+    this.channel.dispatch(() => this.callChannel(this.channelTake!, fn));
+  }
+
+  /** Hands the settled host calls' results to the VM (one crossing); false when there were none. */
+  private deliverSettled(fn: string): boolean {
+    return this.channel.deliver((json) => void this.callChannel(this.channelDeliver!, fn, json));
+  }
+
+  private callChannel(handle: QuickJSHandle, fn: string, arg?: string): string {
+    const argHandle = arg === undefined ? undefined : this.vm.newString(arg);
+    const result = this.guardHost(fn, () => this.vm.callFunction(handle, this.vm.undefined, ...(argHandle ? [argHandle] : [])));
+    argHandle?.dispose();
+    if (result.error) throw this.toError(result.error, fn);
+    const text = this.vm.typeof(result.value) === 'string' ? this.vm.getString(result.value) : '';
+    result.value.dispose();
+    return text;
+  }
+
+  /**
+   * Pumps an async call until its promise settles: VM jobs run, the host calls they queue start
+   * (together), their results go back in one crossing as they settle, and while the VM waits on
+   * the host the call sleeps until a result arrives, within the call's deadline.
+   */
   private async settle(promise: QuickJSHandle, fn: string, timeoutMs: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      // Host calls settled since the last turn (jobs, later cache/fetch) queue their callbacks:
-      // the interrupt deadline covers the whole call, so re-arm it to the call's own deadline.
+      // The interrupt deadline covers the whole call, waits included: re-arm it to the call's own.
       this.deadline.at = deadline;
-      const jobs = this.guardHost(fn, () => this.runtime.executePendingJobs());
-      if (jobs.error) throw this.toError(jobs.error, fn, timeoutMs);
+      const ran = this.runJobs(fn, timeoutMs);
       const state = this.vm.getPromiseState(promise);
       if (state.type === 'fulfilled') {
         const text = this.vm.typeof(state.value) === 'string' ? this.vm.getString(state.value) : '';
         state.value.dispose();
+        this.dispatchRequests(fn);
         return text;
       }
       if (state.type === 'rejected') throw this.toError(state.error, fn, timeoutMs);
-      if (Date.now() > deadline) throw new SandboxLimitError('time', fn, { ...this.limits, callTimeoutMs: timeoutMs });
-      // Waiting on the host (later: cache, fetch): let the event loop settle those promises.
-      if (jobs.value === 0) await new Promise((resolve) => setImmediate(resolve));
+      this.dispatchRequests(fn);
+      if (this.deliverSettled(fn) || ran > 0) continue;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new SandboxLimitError('time', fn, { ...this.limits, callTimeoutMs: timeoutMs });
+      await this.channel.waitForResult(left);
     }
   }
 
@@ -182,7 +232,8 @@ export class Realm {
     if (this.disposed) return;
     this.disposed = true;
     if (!this.poisoned) {
-      disposePendingHostCalls(this.vm);
+      this.channelTake?.dispose();
+      this.channelDeliver?.dispose();
       for (const handle of this.entryPoints.values()) handle.dispose();
       this.entryPoints.clear();
       this.vm.dispose();

@@ -8,7 +8,7 @@ async function poolOf(code: string, options: { delays?: number[]; pluginJson?: o
     id: 7, name: 'pooled', versionHash: compiled.versionHash, pluginJson: compiled.pluginJson, source: {}, code: compiled.code,
     capabilities: compiled.capabilities, createdAt: new Date().toISOString(),
   };
-  const instance: AppInstance = { id: 1, projectId: 'p', appId: 7, name: 'pooled', capabilities: compiled.capabilities, order: 1, enabled: true, config: options.config ?? { label: 'one' } };
+  const instance: AppInstance = { id: 1, projectId: 'p', appId: 7, name: 'pooled', capabilities: compiled.capabilities, order: 1, enabled: true, config: options.config ?? { label: 'one' }, settings: {} };
   const logs: string[] = [];
   const failures: string[] = [];
   const pool = new AppVmPool({

@@ -133,8 +133,9 @@ describe('AppVm', () => {
   it('stops an endless loop at the time limit, logs it, and the next batch works', async () => {
     const { vm, logs } = await vmFor({ 'index.js': "export function processEvent(e) { if (e.event === 'spin') while (true) {} return e }" }, { callTimeoutMs: 100 });
     const outcomes = await vm.processEventBatch([event('ok'), event('spin')]);
+    // The batch is re-run in halves on a fresh realm: only the looping event fails.
     expect(outcomes).toEqual([
-      { status: 'error', error: 'processEvent exceeded the 100 ms time limit' },
+      { status: 'ok', event: expect.objectContaining({ event: 'ok' }) },
       { status: 'error', error: 'processEvent exceeded the 100 ms time limit' },
     ]);
     expect(logs.at(-1)).toMatchObject({ level: 'error', message: 'processEvent exceeded the 100 ms time limit' });

@@ -1,6 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { AppLogEntry, AppSource, PluginEvent } from '@sluice/core';
-import { applyConfigDefaults, compileApp, createAppVm, readAppFolder, type AppVm, type CallResult, type CompiledApp, type JobRequest } from '@sluice/sandbox';
+import {
+  MemoryAppCache,
+  MemoryAppStorage,
+  applyConfigDefaults,
+  compileApp,
+  createAppVm,
+  readAppFolder,
+  type AppVm,
+  type AppAttachmentFile,
+  type CallResult,
+  type CapturedEvent,
+  type CompiledApp,
+  type HostServices,
+  type JobRequest,
+} from '@sluice/sandbox';
 
 /** An event as the pipeline hands it to apps; `overrides` replace any field (properties merge). */
 export function createEvent(overrides: Partial<PluginEvent> = {}): PluginEvent {
@@ -34,16 +48,34 @@ export interface TestApp {
   logs: AppLogEntry[];
   /** Jobs it enqueued with meta.jobs. */
   jobs: JobRequest[];
+  /** Events it sent with posthog.capture. */
+  captured: CapturedEvent[];
+  /** Its meta.cache and meta.storage, in memory (inspect or preload them in a test). */
+  cache: MemoryAppCache;
+  storage: MemoryAppStorage;
   dispose(): Promise<void>;
+}
+
+export interface RecordingOptions {
+  /** Shares a cache between runs (e.g. two loads of the same app); a fresh one by default. */
+  cache?: MemoryAppCache;
+  storage?: MemoryAppStorage;
+  /** The guarded fetch to use; by default public addresses only, as in the pipeline. */
+  fetch?: HostServices['fetch'];
+  /** meta.attachments: `{key: {content_type, file_name, contents}}` (contents a string for text files). */
+  attachments?: Record<string, AppAttachmentFile>;
 }
 
 /**
  * An app's VM outside the pipeline, recording what it logs and the jobs it enqueues instead of
  * sending them anywhere (for tests and `sluice dev`). setupPlugin has not run yet.
  */
-export async function recordingVm(compiled: CompiledApp, config: Record<string, string>): Promise<TestApp> {
+export async function recordingVm(compiled: CompiledApp, config: Record<string, string>, options: RecordingOptions = {}): Promise<TestApp> {
   const logs: AppLogEntry[] = [];
   const jobs: JobRequest[] = [];
+  const captured: CapturedEvent[] = [];
+  const cache = options.cache ?? new MemoryAppCache();
+  const storage = options.storage ?? new MemoryAppStorage();
   const vm = await createAppVm({
     instanceId: 0,
     name: compiled.pluginJson.name,
@@ -51,8 +83,10 @@ export async function recordingVm(compiled: CompiledApp, config: Record<string, 
     config,
     onLog: (entry) => logs.push(entry),
     enqueueJob: async (request) => void jobs.push(request),
+    ...(options.attachments && { attachments: options.attachments }),
+    services: { cache, storage, capture: async (event) => void captured.push(event), ...(options.fetch ? { fetch: options.fetch } : {}) },
   });
-  return { vm, logs, jobs, dispose: () => vm.teardown() };
+  return { vm, logs, jobs, captured, cache, storage, dispose: () => vm.teardown() };
 }
 
 /**
@@ -60,9 +94,9 @@ export async function recordingVm(compiled: CompiledApp, config: Record<string, 
  * and configured exactly as an install would (plugin.json defaults, required keys checked), with
  * setupPlugin run. Call dispose() at the end (teardownPlugin).
  */
-export async function loadApp(app: string | AppSource, options: { config?: Record<string, string> } = {}): Promise<TestApp> {
+export async function loadApp(app: string | AppSource, options: { config?: Record<string, string> } & RecordingOptions = {}): Promise<TestApp> {
   const compiled = await compileApp(typeof app === 'string' ? await readAppFolder(app) : app);
-  const loaded = await recordingVm(compiled, applyConfigDefaults(compiled.pluginJson, options.config ?? {}));
+  const loaded = await recordingVm(compiled, applyConfigDefaults(compiled.pluginJson, options.config ?? {}), options);
   await loaded.vm.setup();
   return loaded;
 }

@@ -1,4 +1,4 @@
-import type { AppCapability, AppConfig, AppInstance, AppRecord, AppSource, PluginJson } from '@sluice/core';
+import type { AppCapability, AppConfig, AppInstance, AppRecord, AppSource, InstanceSettings, PluginJson } from '@sluice/core';
 import { StoreInputError } from './errors';
 import { fromJson, toIso, toJson, toNumber, type Queryable, type Row } from './sql';
 
@@ -43,7 +43,7 @@ export async function listApps(db: Queryable): Promise<AppRecord[]> {
 
 // An instance's name and capabilities are its app's, joined in rather than copied, so they can
 // never disagree with the code the instance runs.
-const INSTANCE_COLUMNS = `i.id, i.project_id, i.app_id, a.name, a.capabilities, i."order", i.enabled, i.config`;
+const INSTANCE_COLUMNS = `i.id, i.project_id, i.app_id, a.name, a.capabilities, i."order", i.enabled, i.config, i.settings, i.attachments_version`;
 const INSTANCE_SELECT = `SELECT ${INSTANCE_COLUMNS} FROM app_instances i JOIN apps a ON a.id = i.app_id`;
 
 function toInstance(row: Row): AppInstance {
@@ -56,24 +56,27 @@ function toInstance(row: Row): AppInstance {
     order: toNumber(row.order),
     enabled: Boolean(row.enabled),
     config: fromJson<AppConfig>(row.config),
+    settings: fromJson<InstanceSettings>(row.settings ?? {}),
+    // Only once attachments were uploaded: most instances never have any.
+    ...(toNumber(row.attachments_version ?? 0) > 0 && { attachmentsVersion: toNumber(row.attachments_version) }),
   };
 }
 
 export async function createInstance(
   db: Queryable,
-  input: { projectId: string; appId: number; config: AppConfig; order?: number; enabled?: boolean },
+  input: { projectId: string; appId: number; config: AppConfig; order?: number; enabled?: boolean; settings?: InstanceSettings },
 ): Promise<AppInstance> {
   // Default order: after the project's last instance, computed in the same statement.
   const rows = await db.query(
     `WITH ins AS (
-       INSERT INTO app_instances (project_id, app_id, config, "order", enabled)
+       INSERT INTO app_instances (project_id, app_id, config, "order", enabled, settings)
        VALUES ($1::text, $2::int, $3::jsonb,
                COALESCE($4::int, (SELECT COALESCE(max("order"), 0) + 1 FROM app_instances WHERE project_id = $1::text)),
-               $5::boolean)
+               $5::boolean, $6::jsonb)
        RETURNING *
      )
      SELECT ${INSTANCE_COLUMNS} FROM ins i JOIN apps a ON a.id = i.app_id`,
-    [input.projectId, input.appId, toJson(input.config), input.order ?? null, input.enabled ?? true],
+    [input.projectId, input.appId, toJson(input.config), input.order ?? null, input.enabled ?? true, toJson(input.settings ?? {})],
   );
   return toInstance(rows[0]!);
 }
@@ -97,17 +100,25 @@ export async function updateInstance(
   db: Queryable,
   projectId: string,
   id: number,
-  changes: { enabled?: boolean; config?: AppConfig; appId?: number },
+  changes: { enabled?: boolean; config?: AppConfig; appId?: number; settings?: InstanceSettings },
 ): Promise<AppInstance | null> {
   const rows = await db.query(
     `WITH upd AS (
        UPDATE app_instances
-       SET enabled = COALESCE($3::boolean, enabled), config = COALESCE($4::jsonb, config), app_id = COALESCE($5::int, app_id)
+       SET enabled = COALESCE($3::boolean, enabled), config = COALESCE($4::jsonb, config), app_id = COALESCE($5::int, app_id),
+           settings = COALESCE($6::jsonb, settings)
        WHERE project_id = $1::text AND id = $2::int
        RETURNING *
      )
      SELECT ${INSTANCE_COLUMNS} FROM upd i JOIN apps a ON a.id = i.app_id`,
-    [projectId, id, changes.enabled ?? null, changes.config === undefined ? null : toJson(changes.config), changes.appId ?? null],
+    [
+      projectId,
+      id,
+      changes.enabled ?? null,
+      changes.config === undefined ? null : toJson(changes.config),
+      changes.appId ?? null,
+      changes.settings === undefined ? null : toJson(changes.settings),
+    ],
   );
   return rows[0] ? toInstance(rows[0]) : null;
 }

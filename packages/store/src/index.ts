@@ -3,10 +3,12 @@ import type {
   AppInstance,
   AppLogEntry,
   AppRecord,
+  InstanceSettings,
   PluginEvent,
   Project,
   StoredEvent,
 } from '@sluice/core';
+import type { AppAttachment, AppAttachmentInfo } from './attachments';
 import type { DeadLetter, DeadLetterInput } from './dead-letters';
 import type { EventFilter, LogFilter, StoredLogEntry } from './events';
 import { createPGliteSql } from './pglite';
@@ -44,6 +46,7 @@ export interface Store {
     config: AppConfig;
     order?: number;
     enabled?: boolean;
+    settings?: InstanceSettings;
   }): Promise<AppInstance>;
   getInstance(id: number): Promise<AppInstance | null>;
   /** Ordered by order, then id. */
@@ -53,7 +56,15 @@ export interface Store {
    * Changes only the fields given; returns the instance as getInstance would, or null when no
    * such instance in that project.
    */
-  updateInstance(projectId: string, id: number, changes: { enabled?: boolean; config?: AppConfig; appId?: number }): Promise<AppInstance | null>;
+  updateInstance(
+    projectId: string,
+    id: number,
+    changes: { enabled?: boolean; config?: AppConfig; appId?: number; settings?: InstanceSettings },
+  ): Promise<AppInstance | null>;
+  /** meta.storage: the JSON text stored under the instance's key, or null. */
+  getAppStorage(instanceId: number, key: string): Promise<string | null>;
+  setAppStorage(instanceId: number, key: string, value: string): Promise<void>;
+  deleteAppStorage(instanceId: number, key: string): Promise<void>;
   /**
    * In one transaction sets each instance's order to its position (1-based) in `instanceIds`,
    * then returns listInstances(projectId). Throws StoreInputError, changing nothing, unless the
@@ -65,6 +76,17 @@ export interface Store {
    * removes them too (with their logs and dead letters); answers the projects that lost instances.
    */
   deleteApp(id: number, options?: { force?: boolean }): Promise<{ deleted: boolean; projects: string[] }>;
+  /**
+   * Stores or replaces an instance's attachment (a config field of type "attachment") and bumps its
+   * attachmentsVersion; false when no such instance in that project.
+   */
+  setAttachment(projectId: string, instanceId: number, file: { key: string; contentType: string; fileName: string; contents: Uint8Array }): Promise<boolean>;
+  /** False when the instance had no attachment under that key. */
+  deleteAttachment(projectId: string, instanceId: number, key: string): Promise<boolean>;
+  /** With their contents (what meta.attachments is made of). */
+  listAttachments(instanceId: number): Promise<AppAttachment[]>;
+  /** Without their contents (what the admin API lists). */
+  listAttachmentInfo(instanceId: number): Promise<AppAttachmentInfo[]>;
   /** Also deletes the instance's logs and dead letters. False when no such instance in that project. */
   deleteInstance(projectId: string, id: number): Promise<boolean>;
   /** Idempotent by uuid; returns the number of rows actually inserted. */
@@ -116,6 +138,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   return store;
 }
 
+export type { AppAttachment, AppAttachmentInfo } from './attachments';
 export type { DeadLetter, DeadLetterInput } from './dead-letters';
 export { StoreInputError } from './errors';
 export { MIGRATIONS } from './migrations';

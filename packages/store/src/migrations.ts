@@ -101,6 +101,43 @@ export const MIGRATIONS: Migration[] = [
     // PostHog's per-project "discard client IP data".
     statements: [`ALTER TABLE projects ADD COLUMN anonymize_ips boolean NOT NULL DEFAULT false`],
   },
+  {
+    version: 5,
+    name: 'app_attachments',
+    statements: [
+      // Files uploaded for plugin.json config fields of type "attachment" (meta.attachments).
+      // They go with their instance (ON DELETE CASCADE: removing an instance, its app or its
+      // project removes them too).
+      `CREATE TABLE app_attachments (
+        instance_id integer NOT NULL REFERENCES app_instances (id) ON DELETE CASCADE,
+        key text NOT NULL,
+        content_type text NOT NULL,
+        file_name text NOT NULL,
+        contents bytea NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (instance_id, key)
+      )`,
+      // Bumped with every attachment change, so warm VMs see that their instance changed.
+      `ALTER TABLE app_instances ADD COLUMN attachments_version integer NOT NULL DEFAULT 0`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'app_storage_and_instance_settings',
+    statements: [
+      // meta.storage: PostHog's persistent per-instance key/value store; values are JSON text.
+      // It goes with its instance (cascade), whichever way the instance is deleted.
+      `CREATE TABLE app_storage (
+        instance_id integer NOT NULL REFERENCES app_instances (id) ON DELETE CASCADE,
+        key text NOT NULL,
+        value text NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (instance_id, key)
+      )`,
+      // How the runtime treats an instance (limits, what a processEvent error does), apart from the app's own config.
+      `ALTER TABLE app_instances ADD COLUMN settings jsonb NOT NULL DEFAULT '{}'::jsonb`,
+    ],
+  },
 ];
 
 /**
@@ -120,7 +157,9 @@ export async function migrate(sql: Sql, schema?: string): Promise<void> {
     )`);
     const rows = await tx.query<{ version: number }>(`SELECT version FROM schema_migrations`);
     const applied = new Set(rows.map((row) => Number(row.version)));
-    for (const migration of MIGRATIONS) {
+    // By version, whatever the order of the list; versions need not be contiguous, and one
+    // missing below an applied one (written on another branch) is still applied.
+    for (const migration of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
       if (applied.has(migration.version)) continue;
       for (const statement of migration.statements) await tx.execute(statement);
       await tx.execute(`INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2::text)`, [

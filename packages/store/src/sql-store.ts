@@ -1,5 +1,7 @@
-import type { AppConfig, AppLogEntry, AppRecord, PluginEvent } from '@sluice/core';
+import type { AppConfig, AppLogEntry, AppRecord, InstanceSettings, PluginEvent } from '@sluice/core';
+import * as appStorage from './app-storage';
 import * as apps from './apps';
+import * as attachments from './attachments';
 import * as deadLetters from './dead-letters';
 import { StoreInputError } from './errors';
 import type { DeadLetterFilter, DeadLetterInput } from './dead-letters';
@@ -77,7 +79,7 @@ export class SqlStore implements Store {
     return apps.listApps(this.sql);
   }
 
-  createInstance(input: { projectId: string; appId: number; config: AppConfig; order?: number; enabled?: boolean }) {
+  createInstance(input: { projectId: string; appId: number; config: AppConfig; order?: number; enabled?: boolean; settings?: InstanceSettings }) {
     return apps.createInstance(this.sql, input);
   }
   getInstance(id: number) {
@@ -89,8 +91,17 @@ export class SqlStore implements Store {
   listAllInstances() {
     return apps.listAllInstances(this.sql);
   }
-  updateInstance(projectId: string, id: number, changes: { enabled?: boolean; config?: AppConfig; appId?: number }) {
+  updateInstance(projectId: string, id: number, changes: { enabled?: boolean; config?: AppConfig; appId?: number; settings?: InstanceSettings }) {
     return apps.updateInstance(this.sql, projectId, id, changes);
+  }
+  getAppStorage(instanceId: number, key: string) {
+    return appStorage.getAppStorage(this.sql, instanceId, key);
+  }
+  setAppStorage(instanceId: number, key: string, value: string) {
+    return appStorage.setAppStorage(this.sql, instanceId, key, value);
+  }
+  deleteAppStorage(instanceId: number, key: string) {
+    return appStorage.deleteAppStorage(this.sql, instanceId, key);
   }
   setInstanceOrder(projectId: string, instanceIds: number[]) {
     return this.sql.transaction((tx) => apps.setInstanceOrder(tx, projectId, instanceIds));
@@ -107,6 +118,19 @@ export class SqlStore implements Store {
       }
       return { deleted: await apps.deleteApp(tx, id), projects: [...new Set(instances.map((i) => i.projectId))] };
     });
+  }
+
+  setAttachment(projectId: string, instanceId: number, file: { key: string; contentType: string; fileName: string; contents: Uint8Array }) {
+    return this.sql.transaction((tx) => attachments.setAttachment(tx, projectId, instanceId, file));
+  }
+  deleteAttachment(projectId: string, instanceId: number, key: string) {
+    return this.sql.transaction((tx) => attachments.deleteAttachment(tx, projectId, instanceId, key));
+  }
+  listAttachments(instanceId: number) {
+    return attachments.listAttachments(this.sql, instanceId);
+  }
+  listAttachmentInfo(instanceId: number) {
+    return attachments.listAttachmentInfo(this.sql, instanceId);
   }
 
   deleteInstance(projectId: string, id: number) {

@@ -18,6 +18,6 @@ export async function instanceOrNotFound(store: Store, projectId: string, rawIns
 
 /** The instance as the admin API shows it (config is left out: it may hold secrets). */
 export function instanceView(instance: AppInstance) {
-  const { id, appId, name, capabilities, order, enabled } = instance;
-  return { id, appId, name, capabilities, order, enabled };
+  const { id, appId, name, capabilities, order, enabled, settings } = instance;
+  return { id, appId, name, capabilities, order, enabled, settings };
 }

@@ -1,9 +1,13 @@
+import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { QueueProducer } from '@sluice/queues';
 import type { Store } from '@sluice/store';
 import { requireAdminToken } from './admin-auth';
 import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-lookup';
-import { installApp, readInstallRequest } from './app-install';
+import { adminValidatorCompiler, schemas } from './admin-schemas';
+import { ARCHIVE_CONTENT_TYPES } from './app-archive';
+import { installApp, readArchiveInstall, readInstallRequest } from './app-install';
+import { attachmentRoutes } from './attachment-routes';
 import { deadLetterRoutes } from './dead-letter-routes';
 import { instanceRoutes } from './instance-routes';
 import { appRoutes } from './app-routes';
@@ -23,38 +27,66 @@ type ProjectParams = { projectId: string };
 
 type InstanceParams = ProjectParams & { instanceId: string };
 
-/** The admin API under /api: projects, apps and their instances, app logs, stored events, dead letters. */
-export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
-  const { store } = deps;
-  app.addHook('preHandler', requireAdminToken(deps.adminToken));
+/** The largest uploaded app archive. */
+const MAX_ARCHIVE_BYTES = 20 * 1024 * 1024;
 
-  const project = (projectId: string) => projectOrNotFound(store, projectId);
-  const instanceOf = (projectId: string, rawInstanceId: string) => instanceOrNotFound(store, projectId, rawInstanceId);
+/**
+ * The admin API under /api: projects, apps and their instances, attachments, app logs, stored
+ * events, dead letters; every route with JSON schemas (see admin-schemas.ts), described by the
+ * OpenAPI document at GET /api/docs/json. That document is public (it holds no data); every
+ * other route needs the admin token.
+ */
+export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  app.setValidatorCompiler(adminValidatorCompiler);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Sluice admin API', version: '0.1.0', description: 'Errors are `{"error": code, "message", "details": {"field"|"file"}}`.' },
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'SLUICE_ADMIN_TOKEN' } } },
+      security: [{ adminToken: [] }],
+    },
+  });
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   // The options fastify passed in carry this plugin's `/api` prefix: the children must not add it again.
   const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged };
-  await app.register(instanceRoutes, childDeps);
-  await app.register(deadLetterRoutes, childDeps);
-  await app.register(projectRoutes, childDeps);
-  await app.register(readRoutes, childDeps);
-  await app.register(appRoutes, childDeps);
+  await app.register(securedRoutes, childDeps);
+}
 
-  app.get<{ Params: ProjectParams }>('/projects/:projectId/apps', async (request) => {
+async function securedRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { store } = deps;
+  // onRequest: an unauthenticated request is refused before its body is even read or validated.
+  app.addHook('onRequest', requireAdminToken(deps.adminToken));
+  // An app archive arrives as its raw bytes (see readAppArchive; told apart by its first bytes).
+  app.addContentTypeParser(ARCHIVE_CONTENT_TYPES, { parseAs: 'buffer', bodyLimit: MAX_ARCHIVE_BYTES }, (_request, body, done) => done(null, body));
+
+  const project = (projectId: string) => projectOrNotFound(store, projectId);
+  const instanceOf = (projectId: string, rawInstanceId: string) => instanceOrNotFound(store, projectId, String(rawInstanceId));
+  await app.register(instanceRoutes, deps);
+  await app.register(deadLetterRoutes, deps);
+  await app.register(projectRoutes, deps);
+  await app.register(readRoutes, deps);
+  await app.register(appRoutes, deps);
+  await app.register(attachmentRoutes, deps);
+
+  app.get<{ Params: ProjectParams }>('/projects/:projectId/apps', { schema: schemas.listInstances }, async (request) => {
     const { id } = await project(request.params.projectId);
     return { results: (await store.listInstances(id)).map(instanceView) };
   });
 
-  app.post<{ Params: ProjectParams }>('/projects/:projectId/apps', async (request, reply) => {
+  // JSON `{source, config, order, enabled}`, or an archive's bytes with config in the query.
+  app.post<{ Params: ProjectParams; Querystring: Record<string, unknown> }>('/projects/:projectId/apps', { schema: schemas.installApp }, async (request, reply) => {
     const { id } = await project(request.params.projectId);
-    const instance = await installApp(store, id, readInstallRequest(request.body));
+    const install = Buffer.isBuffer(request.body) ? await readArchiveInstall(request.body, request.query) : readInstallRequest(request.body);
+    const instance = await installApp(store, id, install);
     await deps.pipelineChanged(id);
-    return reply.status(201).send(instanceView(instance));
+    const { missingAttachments } = instance;
+    return reply.status(201).send({ ...instanceView(instance), ...(missingAttachments && { missingAttachments }) });
   });
 
-  app.delete<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId', async (request, reply) => {
+  app.delete<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId', { schema: schemas.removeInstance }, async (request, reply) => {
     const instance = await instanceOf(request.params.projectId, request.params.instanceId);
     await store.deleteInstance(instance.projectId, instance.id);
     await deps.pipelineChanged(instance.projectId);
     return reply.status(204).send();
   });
-
 }

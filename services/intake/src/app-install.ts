@@ -1,25 +1,45 @@
-import type { AppInstance, AppSource } from '@sluice/core';
-import { AppSourceError, applyConfigDefaults, compileApp } from '@sluice/sandbox';
+import type { AppInstance, AppSource, InstanceSettings } from '@sluice/core';
+import { AppSourceError, applyConfigDefaults, compileApp, missingAttachments } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
 import { invalidField as invalid, isRecord, readAppSourceField, readConfigValues } from './admin-body';
+import { readAppArchive } from './app-archive';
 import { ApiError } from './errors';
+import { readInstanceSettings } from './instance-settings';
 
 export interface InstallRequest {
   source: AppSource;
   config: Record<string, string>;
   order: number | undefined;
   enabled: boolean | undefined;
+  settings?: InstanceSettings;
 }
 
 /** Checks the install body's shape, naming the first field that is wrong. */
 export function readInstallRequest(body: unknown): InstallRequest {
   if (!isRecord(body)) throw invalid('the body must be a JSON object with "source"', 'body');
-  const { source, config = {}, order, enabled } = body;
+  const { source, config = {}, order, enabled, settings } = body;
   const files = readAppSourceField(source);
   const configValues = readConfigValues(config);
   if (order !== undefined && !Number.isInteger(order)) throw invalid('"order" must be an integer', 'order');
   if (enabled !== undefined && typeof enabled !== 'boolean') throw invalid('"enabled" must be true or false', 'enabled');
-  return { source: files, config: configValues, order: order as number | undefined, enabled: enabled as boolean | undefined };
+  return {
+    source: files,
+    config: configValues,
+    order: order as number | undefined,
+    enabled: enabled as boolean | undefined,
+    ...(settings !== undefined ? { settings: readInstanceSettings(settings) } : {}),
+  };
+}
+
+/**
+ * An install from an uploaded archive: the files from the archive, config as `?config.<key>=<value>`,
+ * `?order=` and `?enabled=` from the query (the schema has already typed them).
+ */
+export async function readArchiveInstall(body: Buffer, query: Record<string, unknown>): Promise<InstallRequest> {
+  const config: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query)) if (name.startsWith('config.')) config[name.slice('config.'.length)] = String(value);
+  const { order, enabled } = query as { order?: number; enabled?: boolean };
+  return { source: await readAppArchive(body), config, order, enabled };
 }
 
 /** Compiles an app and stores it (once per version: the same files give the same record). */
@@ -35,12 +55,30 @@ export async function saveAppVersion(store: Store, source: AppSource) {
   });
 }
 
-/** Compiles the app, stores it (once per version) and enables it for the project. */
-export async function installApp(store: Store, projectId: string, request: InstallRequest): Promise<AppInstance> {
+/** The 400 for enabling an instance whose required attachment fields have no file yet. */
+export function attachmentsMissing(missing: string[]): ApiError {
+  return new ApiError(
+    400,
+    'attachment_required',
+    `attachment "${missing[0]}" is required: upload it (PUT …/attachments/${missing[0]} or "sluice apps attach"), then enable the instance`,
+    { field: missing[0], missing },
+  );
+}
+
+/**
+ * Compiles the app, stores it (once per version) and enables it for the project. An app with
+ * required attachment fields is installed disabled (it cannot run before its files are uploaded);
+ * the answer's `missingAttachments` lists them.
+ */
+export async function installApp(store: Store, projectId: string, request: InstallRequest): Promise<AppInstance & { missingAttachments?: string[] }> {
   try {
     const app = await saveAppVersion(store, request.source);
     const config = applyConfigDefaults(app.pluginJson, request.config);
-    return await store.createInstance({ projectId, appId: app.id, config, order: request.order, enabled: request.enabled });
+    const missing = missingAttachments(app.pluginJson, []);
+    if (missing.length > 0 && request.enabled === true) throw attachmentsMissing(missing);
+    const enabled = missing.length > 0 ? false : request.enabled;
+    const instance = await store.createInstance({ projectId, appId: app.id, config, order: request.order, enabled, settings: request.settings });
+    return missing.length > 0 ? { ...instance, missingAttachments: missing } : instance;
   } catch (error) {
     throw asInvalidApp(error);
   }

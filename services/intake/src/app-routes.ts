@@ -4,6 +4,7 @@ import { StoreInputError } from '@sluice/store';
 import { invalidField, readAppSourceField, readBodyObject, readConfigValues } from './admin-body';
 import { instanceOrNotFound, instanceView } from './admin-lookup';
 import type { AdminDeps } from './admin-routes';
+import { schemas } from './admin-schemas';
 import { upgradeInstance } from './app-install';
 import { ApiError, notFound } from './errors';
 
@@ -26,15 +27,15 @@ function readAppId(raw: string): number {
 export async function appRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { store } = deps;
 
-  app.get('/apps', async () => ({ results: (await store.listApps()).map(appView) }));
+  app.get('/apps', { schema: schemas.listApps }, async () => ({ results: (await store.listApps()).map(appView) }));
 
-  app.get<{ Params: AppParams }>('/apps/:appId', async (request) => {
+  app.get<{ Params: AppParams }>('/apps/:appId', { schema: schemas.getApp }, async (request) => {
     const found = await store.getApp(readAppId(request.params.appId));
     if (!found) throw notFound(`app ${request.params.appId}`);
     return appView(found);
   });
 
-  app.delete<{ Params: AppParams; Querystring: { force?: string } }>('/apps/:appId', async (request, reply) => {
+  app.delete<{ Params: AppParams; Querystring: { force?: string } }>('/apps/:appId', { schema: schemas.deleteApp }, async (request, reply) => {
     const id = readAppId(request.params.appId);
     const force = request.query.force === '1' || request.query.force === 'true';
     try {
@@ -48,7 +49,7 @@ export async function appRoutes(app: FastifyInstance, deps: AdminDeps): Promise<
     }
   });
 
-  app.post<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId/upgrade', async (request) => {
+  app.post<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId/upgrade', { schema: schemas.upgradeInstance }, async (request) => {
     const instance = await instanceOrNotFound(store, request.params.projectId, request.params.instanceId);
     const body = readBodyObject(request.body, '"source" (and optionally "config")');
     const config = body.config === undefined ? undefined : readConfigValues(body.config);

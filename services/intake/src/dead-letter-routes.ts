@@ -3,6 +3,7 @@ import { readBodyObject, readPositiveIntArray, invalidField } from './admin-body
 import { projectOrNotFound } from './admin-lookup';
 import { readInstanceId, readLimit } from './admin-params';
 import type { AdminDeps } from './admin-routes';
+import { schemas } from './admin-schemas';
 import { replayDeadLetters } from './dead-letters';
 
 type ProjectParams = { projectId: string };
@@ -12,7 +13,7 @@ type ListQuery = { instance?: string; limit?: string; after?: string };
 export async function deadLetterRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { store, producer } = deps;
 
-  app.get<{ Params: ProjectParams; Querystring: ListQuery }>('/projects/:projectId/dead-letters', async (request) => {
+  app.get<{ Params: ProjectParams; Querystring: ListQuery }>('/projects/:projectId/dead-letters', { schema: schemas.deadLetters }, async (request) => {
     const { id } = await projectOrNotFound(store, request.params.projectId);
     const { instance, after } = request.query;
     const instanceId = instance === undefined || instance === '' ? undefined : readInstanceId(instance);
@@ -26,7 +27,7 @@ export async function deadLetterRoutes(app: FastifyInstance, deps: AdminDeps): P
     return { results, total: await store.countDeadLetters(id, filter) };
   });
 
-  app.post<{ Params: ProjectParams }>('/projects/:projectId/dead-letters/replay', async (request) => {
+  app.post<{ Params: ProjectParams }>('/projects/:projectId/dead-letters/replay', { schema: schemas.replayDeadLetters }, async (request) => {
     const { id } = await projectOrNotFound(store, request.params.projectId);
     const body = readBodyObject(request.body, '');
     const selection: { instanceId?: number; ids?: number[]; limit?: number } = {};

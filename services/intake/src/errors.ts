@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { CaptureError, type Logger } from '@sluice/core';
 
 /** An API error with the JSON body every Sluice route answers with: `{error, message, details?}`. */
@@ -35,7 +35,8 @@ export function errorHandler(logger: Logger) {
       return reply.status(400).send({ error: 'invalid_json', message: `the body is not valid JSON: ${error.message}` });
     }
     if (fastifyError.validation) {
-      return reply.status(400).send({ error: 'invalid_request', message: error.message });
+      const { code, message, details } = validationError(fastifyError.validation, fastifyError.validationContext ?? 'body');
+      return reply.status(400).send({ error: code, message, details });
     }
     const status = fastifyError.statusCode ?? 500;
     if (status >= 500) {
@@ -43,5 +44,27 @@ export function errorHandler(logger: Logger) {
       return reply.status(status).send({ error: 'internal_error', message: 'the server failed to handle the request; it is logged' });
     }
     return reply.status(status).send({ error: fastifyError.code ?? 'bad_request', message: error.message });
+  };
+}
+
+/**
+ * A schema validation failure as the admin API's other 400s: the field named in `details.field`
+ * (`config.region`, `ids`, `instanceId`; an index in an array names the array) and a message
+ * saying what it must be. Bodies are `invalid_request`, path and query parameters `invalid_parameter`.
+ */
+export function validationError(problems: FastifySchemaValidationError[], context: string) {
+  const problem = problems[0];
+  const segments = (problem?.instancePath ?? '').split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const params = (problem?.params ?? {}) as { missingProperty?: string; allowedValues?: unknown[] };
+  if (problem?.keyword === 'required' && params.missingProperty) segments.push(params.missingProperty);
+  const field = segments.filter((part) => !/^\d+$/.test(part)).join('.') || context;
+  const shown = segments.reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '') || context;
+  let what = problem?.message ?? 'is not valid';
+  if (problem?.keyword === 'required') what = 'is required';
+  else if (problem?.keyword === 'enum' && params.allowedValues) what = `must be one of ${params.allowedValues.join(', ')}`;
+  return {
+    code: context === 'body' ? 'invalid_request' : 'invalid_parameter',
+    message: `"${shown}" ${what}`,
+    details: { field },
   };
 }

@@ -1,21 +1,22 @@
-import type { PluginEvent } from '@sluice/core';
-
-interface PendingBatch {
-  events: PluginEvent[];
+interface PendingBatch<Part> {
+  parts: Part[];
+  /** Events in `parts`. */
+  events: number;
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
   /** Set once the batch's gathering time is over: it goes out as soon as a write slot is free. */
   due: boolean;
   timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
 }
 
-export interface GroupCommitOptions {
+export interface GroupCommitOptions<Part> {
   /** How long a batch gathers concurrent requests before it may be written (0: the current turn of the event loop). */
   windowMs: number;
   /** Write at once when this many events are gathered. */
   maxEvents: number;
   /** Writes of one project in flight at once; while all are busy, new requests gather into the next batch. */
   maxInFlight?: number;
-  write: (projectId: string, events: PluginEvent[]) => Promise<void>;
+  /** Writes one batch: the parts of its requests, in arrival order. */
+  write: (projectId: string, parts: Part[], events: number) => Promise<void>;
 }
 
 /**
@@ -25,22 +26,25 @@ export interface GroupCommitOptions {
  * current turn of the event loop), so a lone request waits for one Redis round trip only; under
  * load, requests gather while the project's writes are in flight, so jobs grow instead of
  * multiplying. A batch keeps its events in arrival order (per-distinct_id ordering can build on it).
+ * What a request submits (`Part`) is opaque here: the intake hands over its events already
+ * serialized, with their count.
  */
-export class GroupCommitter {
-  private readonly pending = new Map<string, PendingBatch>();
+export class GroupCommitter<Part> {
+  private readonly pending = new Map<string, PendingBatch<Part>>();
   private readonly writing = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly maxInFlight: number;
 
-  constructor(private readonly options: GroupCommitOptions) {
+  constructor(private readonly options: GroupCommitOptions<Part>) {
     this.maxInFlight = options.maxInFlight ?? 4;
   }
 
-  submit(projectId: string, events: PluginEvent[]): Promise<void> {
+  /** Resolves once the batch holding `part` (`events` events) is written. */
+  submit(projectId: string, part: Part, events: number): Promise<void> {
     return new Promise((resolve, reject) => {
       let batch = this.pending.get(projectId);
       if (!batch) {
-        const created: PendingBatch = { events: [], waiters: [], due: false, timer: undefined };
+        const created: PendingBatch<Part> = { parts: [], events: 0, waiters: [], due: false, timer: undefined };
         const markDue = () => {
           created.due = true;
           this.flushIfFree(projectId);
@@ -49,10 +53,11 @@ export class GroupCommitter {
         this.pending.set(projectId, created);
         batch = created;
       }
-      for (const event of events) batch.events.push(event);
+      batch.parts.push(part);
+      batch.events += events;
       batch.waiters.push({ resolve, reject });
       // A full batch goes out whatever is in flight: batches stay bounded.
-      if (batch.events.length >= this.options.maxEvents) this.flush(projectId);
+      if (batch.events >= this.options.maxEvents) this.flush(projectId);
     });
   }
 
@@ -68,7 +73,7 @@ export class GroupCommitter {
     clearTimeout(batch.timer as NodeJS.Timeout);
     clearImmediate(batch.timer as NodeJS.Immediate);
     this.writing.set(projectId, (this.writing.get(projectId) ?? 0) + 1);
-    const write = this.options.write(projectId, batch.events).then(
+    const write = this.options.write(projectId, batch.parts, batch.events).then(
       () => batch.waiters.forEach((waiter) => waiter.resolve()),
       (error: unknown) => batch.waiters.forEach((waiter) => waiter.reject(error)),
     );

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { applyConfigDefaults, maskedConfig } from '@sluice/sandbox';
+import type { InstanceSettings } from '@sluice/core';
+import { applyConfigDefaults, maskedConfig, missingAttachments } from '@sluice/sandbox';
 import { StoreInputError } from '@sluice/store';
 import { invalidField, readBodyObject, readConfigValues, readPositiveIntArray } from './admin-body';
 import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-lookup';
 import type { AdminDeps } from './admin-routes';
-import { asInvalidApp } from './app-install';
+import { schemas } from './admin-schemas';
+import { asInvalidApp, attachmentsMissing } from './app-install';
+import { readInstanceSettings } from './instance-settings';
 import { notFound } from './errors';
 
 type ProjectParams = { projectId: string };
@@ -19,20 +22,29 @@ export async function instanceRoutes(app: FastifyInstance, deps: AdminDeps): Pro
   const { store } = deps;
 
   // One instance with its config; secret values are write-only, so they come back masked.
-  app.get<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId', async (request) => {
+  app.get<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId', { schema: schemas.getInstance }, async (request) => {
     const instance = await instanceOrNotFound(store, request.params.projectId, request.params.instanceId);
     const app = await store.getApp(instance.appId);
     if (!app) throw notFound(`app ${instance.appId}`);
-    return { ...instanceView(instance), config: maskedConfig(app.pluginJson, instance.config), versionHash: app.versionHash, pluginJson: app.pluginJson };
+    const attachments = await store.listAttachmentInfo(instance.id);
+    return { ...instanceView(instance), config: maskedConfig(app.pluginJson, instance.config), versionHash: app.versionHash, pluginJson: app.pluginJson, attachments };
   });
 
-  app.patch<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId', async (request) => {
+  app.patch<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId', { schema: schemas.updateInstance }, async (request) => {
     const instance = await instanceOrNotFound(store, request.params.projectId, request.params.instanceId);
-    const body = readBodyObject(request.body, '"enabled" and/or "config"');
-    const changes: { enabled?: boolean; config?: Record<string, string> } = {};
+    const body = readBodyObject(request.body, '"enabled", "config" and/or "settings"');
+    const changes: { enabled?: boolean; config?: Record<string, string>; settings?: InstanceSettings } = {};
+    if (body.settings !== undefined) changes.settings = readInstanceSettings(body.settings);
     if (body.enabled !== undefined) {
       if (typeof body.enabled !== 'boolean') throw invalidField('"enabled" must be true or false', 'enabled');
       changes.enabled = body.enabled;
+    }
+    if (changes.enabled) {
+      // PostHog's rule: an instance whose required attachments are missing cannot be enabled.
+      const app = await store.getApp(instance.appId);
+      const uploaded = (await store.listAttachmentInfo(instance.id)).map((file) => file.key);
+      const missing = app ? missingAttachments(app.pluginJson, uploaded) : [];
+      if (missing.length > 0) throw attachmentsMissing(missing);
     }
     if (body.config !== undefined) {
       const app = await store.getApp(instance.appId);
@@ -50,7 +62,7 @@ export async function instanceRoutes(app: FastifyInstance, deps: AdminDeps): Pro
     return instanceView(updated);
   });
 
-  app.put<{ Params: ProjectParams }>('/projects/:projectId/apps/order', async (request) => {
+  app.put<{ Params: ProjectParams }>('/projects/:projectId/apps/order', { schema: schemas.orderInstances }, async (request) => {
     const { id } = await projectOrNotFound(store, request.params.projectId);
     const body = readBodyObject(request.body, '"order": [instance ids, first to last]');
     const order = readPositiveIntArray(body.order, 'order');

@@ -3,6 +3,7 @@ import { newProjectToken, type Project } from '@sluice/core';
 import { invalidField, readBodyObject } from './admin-body';
 import { projectOrNotFound } from './admin-lookup';
 import type { AdminDeps } from './admin-routes';
+import { schemas } from './admin-schemas';
 import { ApiError, notFound } from './errors';
 
 type ProjectParams = { projectId: string };
@@ -33,9 +34,9 @@ function readName(value: unknown): string {
 export async function projectRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { store } = deps;
 
-  app.get('/projects', async () => ({ results: (await store.listProjects()).map(projectView) }));
+  app.get('/projects', { schema: schemas.listProjects }, async () => ({ results: (await store.listProjects()).map(projectView) }));
 
-  app.post('/projects', async (request, reply) => {
+  app.post('/projects', { schema: schemas.createProject }, async (request, reply) => {
     const body = readBodyObject(request.body, '"name" (and optionally "id")');
     const name = readName(body.name);
     const id = body.id === undefined ? idFromName(name) : body.id;
@@ -47,9 +48,9 @@ export async function projectRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     return reply.status(201).send(projectView(created));
   });
 
-  app.get<{ Params: ProjectParams }>('/projects/:projectId', async (request) => projectView(await projectOrNotFound(store, request.params.projectId)));
+  app.get<{ Params: ProjectParams }>('/projects/:projectId', { schema: schemas.getProject }, async (request) => projectView(await projectOrNotFound(store, request.params.projectId)));
 
-  app.patch<{ Params: ProjectParams }>('/projects/:projectId', async (request) => {
+  app.patch<{ Params: ProjectParams }>('/projects/:projectId', { schema: schemas.updateProject }, async (request) => {
     const { id } = await projectOrNotFound(store, request.params.projectId);
     const body = readBodyObject(request.body, '"name" and/or "anonymizeIps"');
     if (body.anonymizeIps !== undefined && typeof body.anonymizeIps !== 'boolean') throw invalidField('"anonymizeIps" must be true or false', 'anonymizeIps');
@@ -62,7 +63,7 @@ export async function projectRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     return projectView(updated);
   });
 
-  app.post<{ Params: ProjectParams }>('/projects/:projectId/rotate-token', async (request) => {
+  app.post<{ Params: ProjectParams }>('/projects/:projectId/rotate-token', { schema: schemas.rotateToken }, async (request) => {
     const { id } = await projectOrNotFound(store, request.params.projectId);
     const rotated = await store.setProjectToken(id, newProjectToken());
     if (!rotated) throw notFound(`project "${id}"`);
@@ -70,7 +71,7 @@ export async function projectRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     return projectView(rotated);
   });
 
-  app.delete<{ Params: ProjectParams }>('/projects/:projectId', async (request, reply) => {
+  app.delete<{ Params: ProjectParams }>('/projects/:projectId', { schema: schemas.deleteProject }, async (request, reply) => {
     const { id } = await projectOrNotFound(store, request.params.projectId);
     await store.deleteProject(id);
     await deps.pipelineChanged(id);

@@ -5,6 +5,7 @@ import { invalidField } from './admin-body';
 import { instanceOrNotFound, projectOrNotFound } from './admin-lookup';
 import { readLimit } from './admin-params';
 import type { AdminDeps } from './admin-routes';
+import { schemas } from './admin-schemas';
 
 type ProjectParams = { projectId: string };
 type InstanceParams = ProjectParams & { instanceId: string };
@@ -73,7 +74,7 @@ async function followLogs(store: Store, reply: FastifyReply, instanceId: number,
 export async function readRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { store } = deps;
 
-  app.get<{ Params: InstanceParams; Querystring: LogsQuery }>('/projects/:projectId/apps/:instanceId/logs', async (request, reply) => {
+  app.get<{ Params: InstanceParams; Querystring: LogsQuery }>('/projects/:projectId/apps/:instanceId/logs', { schema: schemas.logs }, async (request, reply) => {
     const instance = await instanceOrNotFound(store, request.params.projectId, request.params.instanceId);
     const { query } = request;
     const levels = readLevels(query.level);
@@ -84,7 +85,7 @@ export async function readRoutes(app: FastifyInstance, deps: AdminDeps): Promise
     return { results: await store.listLogs(instance.id, filter) };
   });
 
-  app.get<{ Params: ProjectParams; Querystring: EventsQuery }>('/projects/:projectId/events', async (request) => {
+  app.get<{ Params: ProjectParams; Querystring: EventsQuery }>('/projects/:projectId/events', { schema: schemas.events }, async (request) => {
     const { id } = await projectOrNotFound(store, request.params.projectId);
     const { query } = request;
     const limit = readLimit(query.limit, 100, 10_000);

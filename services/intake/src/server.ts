@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger, PipelineCache, SluiceConfig } from '@sluice/core';
 import { healthRoutes, type ReadinessCheck, type SluiceMetrics } from '@sluice/metrics';
-import { entryQueue, hopJobId, type PipelineJob, type QueueProducer } from '@sluice/queues';
+import { entryQueue, hopJobId, serializedPipelineJob, type QueueProducer } from '@sluice/queues';
 import type { Redis } from 'ioredis';
 import type { Store } from '@sluice/store';
 import { newId } from '@sluice/core';
@@ -78,10 +78,11 @@ export async function createIntake(options: IntakeOptions): Promise<Intake> {
     windowMs: config.batchWindowMs,
     maxEvents: config.batchMaxEvents,
     // The route is fixed here, at intake: later config changes never reorder events in flight.
-    write: async (projectId, events) => {
+    // Each request's events arrive serialized (capture-routes): the job is spliced from them.
+    write: async (projectId, eventChunks: Buffer[]) => {
       const route = await pipelines.route(projectId);
-      const job: PipelineJob = { batchId: newId(), projectId, route, hop: 0, events };
-      await producer.add(entryQueue(route), job, hopJobId(job.batchId, 0));
+      const batchId = newId();
+      await producer.add(entryQueue(route), serializedPipelineJob({ batchId, projectId, route, hop: 0 }, eventChunks), hopJobId(batchId, 0));
     },
   });
   const tokens = new TokenCache((token) => store.getProjectByToken(token));

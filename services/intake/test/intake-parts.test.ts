@@ -59,22 +59,25 @@ describe('engageBody', () => {
 });
 
 const event = (n: number) => ({ uuid: String(n) }) as PluginEvent;
+/** What a request submits: here its events as they are (the intake submits them serialized). */
+const submit = (committer: GroupCommitter<PluginEvent[]>, projectId: string, events: PluginEvent[]) => committer.submit(projectId, events, events.length);
+const uuids = (parts: PluginEvent[][]) => parts.flat().map((e) => e.uuid);
 
 describe('GroupCommitter', () => {
   it('writes the events of concurrent requests of a project as one batch, in arrival order', async () => {
-    const writes: Array<[string, string[]]> = [];
-    const committer = new GroupCommitter({
+    const writes: Array<[string, string[], number]> = [];
+    const committer = new GroupCommitter<PluginEvent[]>({
       windowMs: 20,
       maxEvents: 100,
-      write: async (projectId, events) => void writes.push([projectId, events.map((e) => e.uuid)]),
+      write: async (projectId, parts, events) => void writes.push([projectId, uuids(parts), events]),
     });
-    await Promise.all([committer.submit('a', [event(1), event(2)]), committer.submit('b', [event(3)]), committer.submit('a', [event(4)])]);
-    expect(writes).toEqual([['a', ['1', '2', '4']], ['b', ['3']]]);
+    await Promise.all([submit(committer, 'a', [event(1), event(2)]), submit(committer, 'b', [event(3)]), submit(committer, 'a', [event(4)])]);
+    expect(writes).toEqual([['a', ['1', '2', '4'], 3], ['b', ['3'], 1]]);
   });
 
   it('flushes at maxEvents without waiting for the window, and fails every waiter of a failed write', async () => {
     let calls = 0;
-    const committer = new GroupCommitter({
+    const committer = new GroupCommitter<PluginEvent[]>({
       windowMs: 60_000,
       maxEvents: 2,
       write: async () => {
@@ -82,15 +85,15 @@ describe('GroupCommitter', () => {
         throw new Error('redis down');
       },
     });
-    const results = await Promise.allSettled([committer.submit('a', [event(1)]), committer.submit('a', [event(2)])]);
+    const results = await Promise.allSettled([submit(committer, 'a', [event(1)]), submit(committer, 'a', [event(2)])]);
     expect(calls).toBe(1);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 
   it('drain writes what is gathered at once', async () => {
     const written: string[] = [];
-    const committer = new GroupCommitter({ windowMs: 60_000, maxEvents: 100, write: async (_p, events) => void written.push(...events.map((e) => e.uuid)) });
-    const pending = committer.submit('a', [event(9)]);
+    const committer = new GroupCommitter<PluginEvent[]>({ windowMs: 60_000, maxEvents: 100, write: async (_p, parts) => void written.push(...uuids(parts)) });
+    const pending = submit(committer, 'a', [event(9)]);
     await committer.drain();
     await pending;
     expect(written).toEqual(['9']);

@@ -1,8 +1,18 @@
 import type { Job } from 'bullmq';
-import { applyStageOutcomes, isStage, stageLabel, type Logger, type PluginEvent, type SluiceConfig } from '@sluice/core';
+import {
+  CAPTURED_BY,
+  SKIPPED,
+  applyStageOutcomes,
+  isStage,
+  stageLabel,
+  type Logger,
+  type PluginEvent,
+  type SluiceConfig,
+  type StageOutcome,
+} from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
 import { STORE_QUEUE, workerSetFor, hopJobId, stageQueue, type PipelineJob, type QueueProducer } from '@sluice/queues';
-import { AppSetupError, type AppVmPool } from '@sluice/sandbox';
+import { AppSetupError, type AppVm, type AppVmPool } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
 import type { Redis } from 'ioredis';
 
@@ -46,15 +56,27 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
     try {
       const result = await pool.use(stage.instanceId, async (vm, instance) => {
         const timer = metrics.stageBatchSeconds.startTimer({ app: instance.name });
-        const outcomes = await vm.processEventBatch(job.events);
+        const outcomes = await runBatch(vm, stage.instanceId, job.events);
         timer();
-        const survivors = applyStageOutcomes(job.events, outcomes, stageLabel(instance.name, instance.id));
-        const errored = outcomes.filter((outcome) => outcome.status === 'error').length;
-        const dropped = outcomes.filter((outcome) => outcome.status === 'dropped').length;
+        const onError = instance.settings?.processEventErrors ?? config.processEventErrors;
+        const survivors = applyStageOutcomes(job.events, outcomes, stageLabel(instance.name, instance.id), onError);
+        const counts = { processed: 0, dropped: 0, errored: 0 };
+        let firstError: string | undefined;
+        for (const outcome of outcomes) {
+          if (outcome.status === 'ok') counts.processed += 1;
+          else if (outcome.status === 'dropped') counts.dropped += 1;
+          else if (outcome.status === 'error') {
+            counts.errored += 1;
+            firstError ??= outcome.error;
+          }
+        }
         const labels = { app: instance.name, instance: String(instance.id) };
-        metrics.stageEvents.inc({ ...labels, outcome: 'processed' }, outcomes.length - errored - dropped);
-        metrics.stageEvents.inc({ ...labels, outcome: 'dropped' }, dropped);
-        metrics.stageEvents.inc({ ...labels, outcome: 'errored' }, errored);
+        for (const [outcome, count] of Object.entries(counts)) metrics.stageEvents.inc({ ...labels, outcome }, count);
+        // One log line per batch, not per event: a failing app must not flood its own logs.
+        if (firstError !== undefined) {
+          const fate = onError === 'drop' ? 'dropped' : 'passed on unchanged';
+          vm.log('error', `processEvent failed for ${counts.errored} of ${outcomes.length} events (${fate}); first error: ${firstError}`);
+        }
         return survivors;
       });
       if (result === null) {
@@ -70,6 +92,15 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
       metrics.stageEvents.inc({ app: error.instance.name, instance: String(stage.instanceId), outcome: 'errored' }, job.events.length);
       return job.events;
     }
+  }
+
+  /** Runs a batch through the app, leaving out the events this very instance captured (CAPTURED_BY). */
+  async function runBatch(vm: AppVm, instanceId: number, events: PluginEvent[]): Promise<Array<StageOutcome | typeof SKIPPED>> {
+    const own = events.map((event) => event.properties[CAPTURED_BY] === instanceId);
+    if (!own.includes(true)) return vm.processEventBatch(events);
+    const ran = await vm.processEventBatch(events.filter((_, index) => !own[index]));
+    let next = 0;
+    return events.map((_, index) => (own[index] ? SKIPPED : ran[next++]!));
   }
 
   async function processJob(job: Job<PipelineJob>): Promise<void> {

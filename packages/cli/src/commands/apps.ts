@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { CliError, adminRequest, adminStream } from '../admin-client';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { CliError, RawBody, adminRequest, adminStream } from '../admin-client';
 import { readAppDir } from '../read-app-dir';
 import { parseConfig, readPositiveInt } from '../args';
 import { printTable } from '../table';
@@ -21,13 +23,32 @@ interface InstanceView {
 
 const readInstanceId = (raw: string | undefined, what = 'instance id') => readPositiveInt(raw, what);
 
+const ARCHIVE_TYPES: Array<[RegExp, string]> = [[/\.zip$/i, 'application/zip'], [/\.(tgz|tar\.gz)$/i, 'application/gzip'], [/\.tar$/i, 'application/x-tar']];
+
+/** An app archive (.zip, .tgz, .tar.gz, .tar) as a raw body; undefined for anything else (a folder). */
+async function readArchive(path: string): Promise<RawBody | undefined> {
+  const type = ARCHIVE_TYPES.find(([pattern]) => pattern.test(path))?.[1];
+  const info = await stat(path).catch(() => undefined);
+  if (!type || !info?.isFile()) return undefined;
+  return new RawBody(await readFile(path), type);
+}
+
+/** A file's Content-Type from its extension (for `apps attach`; --content-type overrides it). */
+export function contentTypeOf(file: string): string {
+  const types: Record<string, string> = {
+    '.csv': 'text/csv', '.txt': 'text/plain', '.json': 'application/json', '.pem': 'application/x-pem-file', '.key': 'application/x-pem-file',
+    '.xml': 'application/xml', '.yaml': 'application/yaml', '.yml': 'application/yaml', '.html': 'text/html', '.md': 'text/markdown',
+  };
+  return types[extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
 
 function printInstances(instances: InstanceView[], out: NodeJS.WritableStream): void {
   const rows = instances.map((i) => [String(i.id), String(i.order), i.name, i.enabled ? 'yes' : 'no', i.capabilities.join(',')]);
   printTable(['ID', 'ORDER', 'NAME', 'ENABLED', 'CAPABILITIES'], rows, out);
 }
 
-/** `sluice apps install <dir> [--project P] [--config k=v …] [--order N] [--json]` and `sluice apps list`. */
+/** `sluice apps install <dir|archive> [--project P] [--config k=v …] [--order N] [--json]`, `sluice apps attach`, `list`, … */
 export async function appsCommand(args: string[], out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const [verb, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -41,18 +62,46 @@ export async function appsCommand(args: string[], out: NodeJS.WritableStream = p
       level: { type: 'string' },
       follow: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      'content-type': { type: 'string' },
     },
   });
   const project = encodeURIComponent(values.project!);
   if (verb === 'install') {
     const dir = positionals[0];
-    if (!dir) throw new CliError('usage: sluice apps install <dir> [--project P] [--config key=value …] [--order N]');
+    if (!dir) throw new CliError('usage: sluice apps install <dir|archive.zip|archive.tgz> [--project P] [--config key=value …] [--order N]');
     const order = values.order === undefined ? undefined : Number(values.order);
     if (order !== undefined && !Number.isInteger(order)) throw new CliError(`--order "${values.order}": expected an integer`);
-    const body = { source: await readAppDir(dir), config: parseConfig(values.config!), ...(order !== undefined && { order }) };
-    const instance = await adminRequest<InstanceView>('POST', `/api/projects/${project}/apps`, body);
+    const config = parseConfig(values.config!);
+    const archive = await readArchive(dir);
+    let instance: InstanceView & { missingAttachments?: string[] };
+    if (archive) {
+      // The server unpacks it (the same checks for every client); config and order go in the query.
+      const query = new URLSearchParams(Object.entries(config).map(([key, value]): [string, string] => [`config.${key}`, value]));
+      if (order !== undefined) query.set('order', String(order));
+      instance = await adminRequest('POST', `/api/projects/${project}/apps${query.size ? `?${query}` : ''}`, archive);
+    } else {
+      instance = await adminRequest('POST', `/api/projects/${project}/apps`, { source: await readAppDir(dir), config, ...(order !== undefined && { order }) });
+    }
     if (values.json) out.write(`${JSON.stringify(instance)}\n`);
-    else out.write(`installed ${instance.name} as instance ${instance.id} of project ${values.project} (order ${instance.order}; ${instance.capabilities.join(', ')})\n`);
+    else {
+      out.write(`installed ${instance.name} as instance ${instance.id} of project ${values.project} (order ${instance.order}; ${instance.capabilities.join(', ')})\n`);
+      for (const key of instance.missingAttachments ?? []) {
+        out.write(`  disabled until its attachment "${key}" is uploaded: sluice apps attach ${instance.id} ${key} <file> --project ${values.project}, then sluice apps enable ${instance.id}\n`);
+      }
+    }
+    return;
+  }
+  if (verb === 'attach') {
+    const [rawId, key, file] = positionals;
+    if (!rawId || !key || !file) throw new CliError('usage: sluice apps attach <instanceId> <key> <file> [--content-type T] [--project P]');
+    const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`${file}: cannot read it (${error.code ?? error.message})`);
+    });
+    const type = values['content-type'] ?? contentTypeOf(file);
+    const path = `/api/projects/${project}/apps/${readInstanceId(rawId)}/attachments/${encodeURIComponent(key)}?fileName=${encodeURIComponent(basename(file))}`;
+    const saved = await adminRequest<{ key: string; fileName: string; contentType: string; size: number }>('PUT', path, new RawBody(bytes, type));
+    if (values.json) out.write(`${JSON.stringify(saved)}\n`);
+    else out.write(`attached ${saved.fileName} (${saved.size} bytes, ${saved.contentType}) as "${saved.key}" of instance ${rawId}; the instance reloads with it\n`);
     return;
   }
   if (verb === 'list') {
@@ -100,5 +149,5 @@ export async function appsCommand(args: string[], out: NodeJS.WritableStream = p
     for (const line of results.reverse()) print(line);
     return;
   }
-  throw new CliError('usage: sluice apps install <dir> | list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N] [--level L] [--follow]  [--project P] [--json]');
+  throw new CliError('usage: sluice apps install <dir|archive> | attach <id> <key> <file> | list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N] [--level L] [--follow]  [--project P] [--json]');
 }

@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { recordingVm } from '@sluice/app-sdk';
 import { eventNormalizer, type PluginEvent, type RawEvent } from '@sluice/core';
-import { AppSourceError, applyConfigDefaults, compileApp } from '@sluice/sandbox';
+import { AppSourceError, applyConfigDefaults, attachmentFile, compileApp, type AppAttachmentFile } from '@sluice/sandbox';
 import { CliError, adminRequest } from '../admin-client';
 import { parseConfig } from '../args';
 import { eventDiff } from '../event-diff';
 import { readAppDir } from '../read-app-dir';
+import { contentTypeOf } from './apps';
 
-const USAGE = 'usage: sluice dev <app-dir> (--events file.jsonl | --from-project P [--last N]) [--config key=value …] [--json]';
+const USAGE = 'usage: sluice dev <app-dir> (--events file.jsonl | --from-project P [--last N]) [--config key=value …] [--attach key=file …] [--json]';
 
 /** Events from a file: JSON lines, or one JSON array. */
 async function eventsFromFile(path: string): Promise<RawEvent[]> {
@@ -38,6 +40,7 @@ export async function devCommand(args: string[], out: NodeJS.WritableStream = pr
       'from-project': { type: 'string' },
       last: { type: 'string', default: '100' },
       config: { type: 'string', multiple: true, default: [] },
+      attach: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
     },
   });
@@ -65,7 +68,18 @@ export async function devCommand(args: string[], out: NodeJS.WritableStream = pr
   const normalize = eventNormalizer({ projectId: 'dev', ip: null, now: new Date(), sentAt: undefined });
   const events: PluginEvent[] = raw.map((event, index) => normalize(structuredClone(event), index));
 
-  const { vm, logs, jobs } = await recordingVm(compiled, config);
+  // `--attach key=file`: meta.attachments as an uploaded file would give it.
+  const attachments: Record<string, AppAttachmentFile> = {};
+  for (const pair of values.attach!) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new CliError(`--attach "${pair}": expected key=file`);
+    const [key, file] = [pair.slice(0, at), pair.slice(at + 1)];
+    const contents = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`--attach ${key}=${file}: cannot read it (${error.code ?? error.message})`);
+    });
+    attachments[key] = attachmentFile({ contentType: contentTypeOf(file), fileName: basename(file), contents });
+  }
+  const { vm, logs, jobs } = await recordingVm(compiled, config, { attachments });
   const emit = (record: Record<string, unknown>, text: string) => out.write(values.json ? `${JSON.stringify(record)}\n` : `${text}\n`);
   const flushLogs = () => {
     for (const entry of logs.splice(0)) emit({ type: 'log', ...entry }, `  log ${entry.level}: ${entry.message}`);

@@ -1,64 +1,141 @@
-import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle } from 'quickjs-emscripten-core';
+import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 
-/** Host calls still running per VM: their resolvers hold VM values that must be freed with it. */
-const pending = new WeakMap<QuickJSContext, Set<QuickJSDeferredPromise>>();
-
-/** Frees the resolvers of host calls that have not settled; called just before the VM is disposed. */
-export function disposePendingHostCalls(vm: QuickJSContext): void {
-  for (const deferred of pending.get(vm) ?? []) deferred.dispose();
-  pending.delete(vm);
-}
+/** The host side of one kind of request the app can await (meta.cache, fetch, …): a string in, a string (or nothing) out. */
+export type HostHandler = (payload: string) => Promise<string | undefined>;
 
 /**
- * A host function the app can await without asyncify: it returns a QuickJS promise at once and
- * settles it when the host's own promise does. The promise resolves with the host's string result
- * (or undefined); a host failure rejects it with an Error carrying the message. The call that is
- * waiting pumps the VM's pending jobs (see Realm.settle), so many host calls can be in flight.
+ * The in-VM side of the host-call channel. An app's awaited host calls (cache, storage, fetch,
+ * jobs, capture, geoip) do not cross into the host one by one: each becomes an entry in a queue
+ * and a VM promise; the host takes the whole queue in one crossing, runs the requests
+ * concurrently (Redis calls pipeline), and hands back every result that has settled in one
+ * crossing. A batch of 100 events awaiting `cache.get` costs two crossings, not 100 promise
+ * handles. `__host_notify` tells the host that the queue is no longer empty (once per round).
  */
-export function newAsyncHostFunction(
-  vm: QuickJSContext,
-  name: string,
-  work: (args: string[]) => Promise<string | undefined>,
-): QuickJSHandle {
-  return vm.newFunction(name, (...handles) => {
-    const args = handles.map((handle) => (vm.typeof(handle) === 'string' ? vm.getString(handle) : ''));
-    const deferred = vm.newPromise();
-    const inFlight = pending.get(vm) ?? new Set();
-    pending.set(vm, inFlight);
-    inFlight.add(deferred);
-    let started: Promise<string | undefined>;
-    try {
-      started = work(args);
-    } catch (error) {
-      started = Promise.reject(error);
-    }
-    started.finally(() => inFlight.delete(deferred)).then(
-      (value) => {
-        // The VM may have been torn down (limit hit, instance retired) while the host worked.
-        if (!vm.alive || !deferred.alive) return;
-        if (value === undefined) {
-          deferred.resolve();
-        } else {
-          const result = vm.newString(value);
-          deferred.resolve(result);
-          result.dispose();
-        }
-        deferred.dispose();
-      },
-      (error: unknown) => {
-        if (!vm.alive || !deferred.alive) return;
-        const rejection = vm.newError(error instanceof Error ? error.message : String(error));
-        deferred.reject(rejection);
-        rejection.dispose();
-        deferred.dispose();
-      },
-    );
-    return deferred.handle;
-  });
-}
+export const CHANNEL_SHIM = String.raw`
+(function () {
+  const notify = globalThis.__host_notify;
+  delete globalThis.__host_notify;
+  const { parse, stringify } = JSON;
+  const pending = new Map();
+  let queue = [];
+  let nextId = 1;
+  globalThis.__sluice_channel = {
+    request(op, payload) {
+      return new Promise((resolve, reject) => {
+        const id = nextId++;
+        if (queue.length === 0) notify();
+        queue.push([id, op, payload]);
+        pending.set(id, [resolve, reject]);
+      });
+    },
+    take() {
+      const taken = queue;
+      queue = [];
+      return stringify(taken);
+    },
+    deliver(json) {
+      const results = parse(json);
+      for (let i = 0; i < results.length; i++) {
+        const [id, ok, value] = results[i];
+        const waiter = pending.get(id);
+        if (!waiter) continue;
+        pending.delete(id);
+        if (ok) waiter[0](value === null ? undefined : value);
+        else waiter[1](new Error(value));
+      }
+    },
+  };
+})();
+`;
 
-/** Puts a host function on the VM's global object under a name the in-VM shim takes and deletes. */
-export function exposeHostFunction(vm: QuickJSContext, name: string, fn: QuickJSHandle): void {
-  vm.setProp(vm.global, name, fn);
-  fn.dispose();
+type Settled = [id: number, ok: boolean, value: string | null];
+
+/**
+ * The host side of the channel for one VM: starts the requests the VM queued, collects their
+ * results as they settle, and wakes the call that is waiting for them.
+ */
+export class HostChannel {
+  private notified = false;
+  private settled: Settled[] = [];
+  private wake: (() => void) | undefined;
+  /** Requests started and not settled yet. */
+  inFlight = 0;
+
+  constructor(
+    vm: QuickJSContext,
+    private readonly handlers: ReadonlyMap<string, HostHandler>,
+  ) {
+    const notify = vm.newFunction('__host_notify', () => {
+      this.notified = true;
+    });
+    vm.setProp(vm.global, '__host_notify', notify);
+    notify.dispose();
+  }
+
+  get hasSettled(): boolean {
+    return this.settled.length > 0;
+  }
+
+  /** Starts what the VM queued since the last take; `take` crosses into the VM once. */
+  dispatch(take: () => string): void {
+    if (!this.notified) return;
+    this.notified = false;
+    let requests: unknown;
+    try {
+      requests = JSON.parse(take());
+    } catch {
+      return; // an app that broke its own channel only breaks its own awaits
+    }
+    if (!Array.isArray(requests)) return;
+    for (const request of requests as unknown[]) {
+      if (!Array.isArray(request)) continue;
+      const [id, op, payload] = request as unknown[];
+      if (typeof id !== 'number') continue;
+      this.start(id, String(op), typeof payload === 'string' ? payload : '');
+    }
+  }
+
+  private start(id: number, op: string, payload: string): void {
+    const handler = this.handlers.get(op);
+    this.inFlight += 1;
+    let work: Promise<string | undefined>;
+    try {
+      work = handler ? handler(payload) : Promise.reject(new Error(`no host function "${op}"`));
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    work.then(
+      (value) => this.settle([id, true, value ?? null]),
+      (error: unknown) => this.settle([id, false, error instanceof Error ? error.message : String(error)]),
+    );
+  }
+
+  private settle(result: Settled): void {
+    this.inFlight -= 1;
+    this.settled.push(result);
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** Hands every settled result to the VM in one crossing; false when there was none. */
+  deliver(send: (json: string) => void): boolean {
+    if (this.settled.length === 0) return false;
+    const json = JSON.stringify(this.settled);
+    this.settled = [];
+    send(json);
+    return true;
+  }
+
+  /** Resolves when a request settles, or after `ms` (the waiting call's deadline). */
+  waitForResult(ms: number): Promise<void> {
+    if (this.settled.length > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
 }

@@ -1,11 +1,28 @@
 import { configMeta } from './config';
 import { consoleMeta } from './console';
 import { attachmentsMeta, globalMeta } from './global';
+import { cacheMeta } from './cache';
+import { fetchMeta } from './fetch';
+import { geoipMeta } from './geoip';
 import { jobsMeta } from './jobs';
+import { posthogMeta } from './posthog';
+import { storageMeta } from './storage';
+import { cryptoGlobals } from './crypto';
+import { encodingGlobals } from './encoding';
+import { intlGlobals } from './intl';
+import { builtinModules } from './modules';
+import { urlGlobals } from './url';
+import { zlibModule } from './zlib';
+import { lazyGlobals } from './lazy';
 import type { MetaCapability } from './types';
 
-export type { JobRequest, MetaCapability, MetaContext } from './types';
-export { disposePendingHostCalls } from './host-async';
+export type { AppCache, AppStorage, CapturedEvent, JobRequest, MetaCapability, MetaContext } from './types';
+export { GeoIpDatabase } from './geoip';
+export { CHANNEL_SHIM, HostChannel, type HostHandler } from './host-async';
+export { attachmentFile } from './global';
+export type { AppAttachmentFile } from './types';
 
 /** Every capability a VM gets, in install order. Adding one = one file + one line here. */
-export const META_CAPABILITIES: MetaCapability[] = [configMeta, globalMeta, attachmentsMeta, consoleMeta, jobsMeta];
+export const META_CAPABILITIES: MetaCapability[] = [configMeta, globalMeta, attachmentsMeta, consoleMeta, jobsMeta, cacheMeta, storageMeta, fetchMeta, posthogMeta, geoipMeta,
+  // App globals and built-in modules (issue 6), each group evaluated on first use (meta/lazy.ts).
+  lazyGlobals([encodingGlobals, urlGlobals, cryptoGlobals, zlibModule, intlGlobals, builtinModules])];

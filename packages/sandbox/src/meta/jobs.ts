@@ -1,4 +1,3 @@
-import { exposeHostFunction, newAsyncHostFunction } from './host-async';
 import type { MetaCapability } from './types';
 
 /** A job payload is stored in Redis with the job: keep it to what a job needs, not a data dump. */
@@ -12,21 +11,21 @@ export const MAX_JOB_PAYLOAD_BYTES = 1024 * 1024;
  */
 export const jobsMeta: MetaCapability = {
   name: 'jobs',
-  install(vm, context) {
-    const enqueue = newAsyncHostFunction(vm, '__host_enqueue_job', async ([name = '', payload = '{}', runAt = '0']) => {
+  handlers: (context) => ({
+    'jobs.enqueue': async (json) => {
       if (!context.enqueueJob) throw new Error('meta.jobs is not available here: jobs run only inside Sluice services');
+      const [name, payload, runAt] = JSON.parse(json) as [unknown, unknown, unknown];
+      if (typeof name !== 'string' || typeof payload !== 'string' || typeof runAt !== 'number') throw new TypeError('meta.jobs: malformed request');
       if (payload.length > MAX_JOB_PAYLOAD_BYTES) {
         throw new Error(`the payload of job "${name}" is ${payload.length} bytes; at most ${MAX_JOB_PAYLOAD_BYTES} are allowed`);
       }
-      await context.enqueueJob({ name, payload: JSON.parse(payload) as unknown, runAt: Number(runAt) });
+      await context.enqueueJob({ name, payload: JSON.parse(payload) as unknown, runAt });
       return undefined;
-    });
-    exposeHostFunction(vm, '__host_enqueue_job', enqueue);
-  },
+    },
+  }),
   shim: () => String.raw`
     (function () {
-      const enqueue = globalThis.__host_enqueue_job;
-      delete globalThis.__host_enqueue_job;
+      const request = globalThis.__sluice_channel.request;
       const stringify = JSON.stringify;
       const MS = { millisecond: 1, second: 1e3, minute: 6e4, hour: 36e5, day: 864e5, week: 6048e5 };
       const MONTHS = { month: 1, quarter: 3, year: 12 };
@@ -40,7 +39,7 @@ export const jobsMeta: MetaCapability = {
       const job = (name) => (payload) => {
         const json = stringify(payload === undefined ? {} : payload);
         if (json === undefined) throw new TypeError('the payload of job "' + name + '" is not JSON-serializable');
-        const run = (at) => enqueue(name, json, String(at));
+        const run = (at) => request('jobs.enqueue', stringify([name, json, at]));
         return {
           runNow: () => run(Date.now()),
           runIn: (n, unit) => run(later(n, unit)),

@@ -1,5 +1,8 @@
 import type { QuickJSContext } from 'quickjs-emscripten-core';
 import type { AppLogEntry } from '@sluice/core';
+import type { GuardedFetch } from '../host-fetch';
+import type { GeoIpDatabase } from './geoip';
+import type { HostHandler } from './host-async';
 
 /** A job an app asked for with `meta.jobs.<name>(payload).runAt(…)`. */
 export interface JobRequest {
@@ -9,11 +12,72 @@ export interface JobRequest {
   runAt: number;
 }
 
+/**
+ * `meta.cache` as the host sees it: one instance's namespace of a Redis-like store. Values are
+ * the strings the app's shim already encoded (JSON unless the app asked for raw strings); `get`
+ * answers null for a missing key. Implementations: Redis (packages/queues, services) and an
+ * in-memory one (the SDK's test harness, `sluice dev`).
+ */
+export interface AppCache {
+  set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  get(key: string): Promise<string | null>;
+  incr(key: string, by?: number): Promise<number>;
+  /** Sets the key only when it has no value; true when it was set. */
+  setnx(key: string, value: string): Promise<boolean>;
+  /** True when the key exists (and now expires). */
+  expire(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Pushes onto the head of the list; answers its new length. */
+  lpush(key: string, elements: string[]): Promise<number>;
+  lrange(key: string, start: number, end: number): Promise<string[]>;
+  llen(key: string): Promise<number>;
+  lrem(key: string, count: number, element: string): Promise<number>;
+  lpop(key: string, count: number): Promise<string[]>;
+}
+
+/** `meta.storage` as the host sees it: one instance's persistent key → JSON text map. */
+export interface AppStorage {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<void>;
+  del(key: string): Promise<void>;
+}
+
+/** What `posthog.capture(event, properties)` hands the host: one event for the app's project. */
+export interface CapturedEvent {
+  event: string;
+  distinct_id: string;
+  properties: Record<string, unknown>;
+  timestamp?: string;
+}
+
 export interface MetaContext {
   config: Record<string, string>;
+  /** The app's name: posthog.capture's default distinct_id, as in PostHog. */
+  appName?: string;
   onLog: (entry: AppLogEntry) => void;
   /** Puts a job on the jobs queue; absent where there is none (then meta.jobs fails with a clear error). */
   enqueueJob?: (request: JobRequest) => Promise<void>;
+  /** Absent where there is none: meta.cache then fails with a clear error on use. */
+  cache?: AppCache;
+  /** Absent where there is none: meta.storage then fails with a clear error on use. */
+  storage?: AppStorage;
+  /** `posthog.capture`: absent where events cannot be captured (then it fails clearly). */
+  capture?: (event: CapturedEvent) => Promise<void>;
+  /** The instance's guarded fetch (SSRF guard, timeout, size cap); a shared public-only one when absent. */
+  fetch?: GuardedFetch;
+  /** The process's MaxMind database: absent unless configured (then meta.geoip fails clearly). */
+  geoip?: GeoIpDatabase;
+  /** `meta.attachments`: the files uploaded for the instance's attachment config fields, by key. */
+  attachments?: Record<string, AppAttachmentFile>;
+}
+
+/**
+ * One uploaded file as `meta.attachments[key]` shows it (PostHog's shape). PostHog's `contents`
+ * is a Buffer; here it is a string for text files and a Uint8Array for anything else.
+ */
+export interface AppAttachmentFile {
+  content_type: string;
+  file_name: string;
+  contents: string | Uint8Array;
 }
 
 /**
@@ -23,5 +87,7 @@ export interface MetaContext {
 export interface MetaCapability {
   name: string;
   install?(vm: QuickJSContext, context: MetaContext): void;
+  /** Host work the app awaits, by request name: the shim calls `globalThis.__sluice_channel.request(name, payload)` (see host-async.ts). */
+  handlers?(context: MetaContext): Record<string, HostHandler>;
   shim(context: MetaContext): string;
 }

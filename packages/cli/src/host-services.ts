@@ -1,0 +1,89 @@
+import { CAPTURED_BY, normalizeEvent, type AppInstance, type Logger, type PipelineCache, type SluiceConfig } from '@sluice/core';
+import { RedisAppCache, enqueueIngested, type QueueProducer } from '@sluice/queues';
+import { GeoIpDatabase, GuardedFetch, type CapturedEvent, type HostServices } from '@sluice/sandbox';
+import type { Store } from '@sluice/store';
+import type { Redis } from 'ioredis';
+
+export interface HostServicesOptions {
+  config: SluiceConfig;
+  store: Store;
+  /** A connection with auto-pipelining: the cache calls of a batch's events share round trips. */
+  cacheRedis: Redis;
+  producer: QueueProducer;
+  pipelines: PipelineCache;
+  logger: Logger;
+}
+
+/** Counts one instance's captures in the current minute: the loop guard of posthog.capture. */
+class CaptureBudget {
+  private minute = 0;
+  private readonly used = new Map<number, number>();
+
+  constructor(private readonly perMinute: number) {}
+
+  take(instanceId: number): boolean {
+    const minute = Math.floor(Date.now() / 60_000);
+    if (minute !== this.minute) {
+      this.minute = minute;
+      this.used.clear();
+    }
+    const used = this.used.get(instanceId) ?? 0;
+    if (used >= this.perMinute) return false;
+    this.used.set(instanceId, used + 1);
+    return true;
+  }
+}
+
+/**
+ * What the host lends each app instance: its Redis cache namespace, its Postgres storage,
+ * posthog.capture into its own project, the guarded fetch and (when configured) the GeoIP database.
+ */
+export async function createHostServices(options: HostServicesOptions): Promise<{
+  forInstance: (instance: AppInstance) => HostServices;
+  close: () => Promise<void>;
+}> {
+  const { config, store, cacheRedis, producer, pipelines, logger } = options;
+  const fetch = new GuardedFetch({
+    allowPrivate: config.fetchAllowPrivate,
+    timeoutMs: config.fetchTimeoutMs,
+    maxResponseBytes: config.fetchMaxResponseBytes,
+    maxRedirects: 5,
+  });
+  const geoip = config.geoipDatabase ? await openGeoIp(config.geoipDatabase) : undefined;
+  const budget = new CaptureBudget(config.appCapturesPerMinute);
+
+  async function capture(instance: AppInstance, captured: CapturedEvent): Promise<void> {
+    if (!budget.take(instance.id)) {
+      throw new Error(`posthog.capture: more than ${config.appCapturesPerMinute} events in a minute from this app (SLUICE_APP_CAPTURES_PER_MINUTE); is it capturing in a loop?`);
+    }
+    const event = normalizeEvent(
+      { event: captured.event, distinct_id: captured.distinct_id, timestamp: captured.timestamp, properties: { ...captured.properties, [CAPTURED_BY]: instance.id } },
+      { projectId: instance.projectId, ip: null, now: new Date(), sentAt: undefined, index: 0 },
+    );
+    await enqueueIngested(producer, instance.projectId, await pipelines.route(instance.projectId), [event]);
+    logger.debug({ instanceId: instance.id, event: event.event }, 'app captured an event');
+  }
+
+  return {
+    forInstance: (instance) => ({
+      cache: new RedisAppCache(cacheRedis, config.redisPrefix, instance.id),
+      storage: {
+        get: (key) => store.getAppStorage(instance.id, key),
+        set: (key, value) => store.setAppStorage(instance.id, key, value),
+        del: (key) => store.deleteAppStorage(instance.id, key),
+      },
+      capture: (captured) => capture(instance, captured),
+      fetch,
+      ...(geoip ? { geoip } : {}),
+    }),
+    close: () => fetch.close(),
+  };
+}
+
+async function openGeoIp(path: string): Promise<GeoIpDatabase> {
+  try {
+    return await GeoIpDatabase.open(path);
+  } catch (error) {
+    throw new Error(`SLUICE_GEOIP_DB: cannot open the MaxMind database ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}

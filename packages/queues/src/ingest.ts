@@ -1,0 +1,13 @@
+import { newId, type PluginEvent, type Route } from '@sluice/core';
+import { hopJobId, type PipelineJob } from './jobs';
+import { entryQueue } from './names';
+import type { QueueProducer } from './producer';
+
+/**
+ * Puts accepted events of one project on the first queue of their route, as one batch job.
+ * The route is fixed here: later config changes never reorder events already in flight.
+ */
+export async function enqueueIngested(producer: QueueProducer, projectId: string, route: Route, events: PluginEvent[]): Promise<void> {
+  const job: PipelineJob = { batchId: newId(), projectId, route, hop: 0, events };
+  await producer.add(entryQueue(route), job, hopJobId(job.batchId, 0));
+}

@@ -1,0 +1,162 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
+// undici's own fetch (not Node's bundled one) because its Agent lets us check every address a
+// connection is about to use (connect.lookup), which is what stops DNS-rebinding SSRF.
+import { Agent, fetch } from 'undici';
+
+/** What an app's `fetch` may reach and how long and how much it may take. */
+export interface FetchPolicy {
+  /** true: any address; a list: these CIDRs (or addresses) besides public ones; false: public only. */
+  allowPrivate: boolean | string[];
+  timeoutMs: number;
+  maxResponseBytes: number;
+  /** Redirects followed, each one checked like the first request. */
+  maxRedirects: number;
+}
+
+export const DEFAULT_FETCH_POLICY: FetchPolicy = { allowPrivate: false, timeoutMs: 10_000, maxResponseBytes: 10 * 1024 * 1024, maxRedirects: 5 };
+
+export interface FetchRequest {
+  url: string;
+  method?: string;
+  headers?: Record<string, string> | Array<[string, string]>;
+  body?: string;
+}
+
+export interface FetchResponse {
+  url: string;
+  status: number;
+  statusText: string;
+  headers: Array<[string, string]>;
+  body: string;
+  redirected: boolean;
+}
+
+/** A request the policy refuses: the app gets this message. */
+export class FetchBlockedError extends Error {
+  override name = 'FetchBlockedError';
+}
+
+const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
+
+/** Parses "10.0.0.0/8" or "127.0.0.1" into a CIDR pair; a clear error for anything else. */
+export function parseAllowedRange(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
+  const trimmed = text.trim();
+  if (trimmed.includes('/')) return ipaddr.parseCIDR(trimmed);
+  const address = ipaddr.parse(trimmed);
+  return [address, address.kind() === 'ipv4' ? 32 : 128];
+}
+
+/** Guards one policy's addresses; shared by every request made under it. */
+export class GuardedFetch {
+  private readonly agent: Agent;
+  private readonly allowed: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+
+  constructor(readonly policy: FetchPolicy = DEFAULT_FETCH_POLICY) {
+    this.allowed = Array.isArray(policy.allowPrivate) ? policy.allowPrivate.map(parseAllowedRange) : [];
+    const guardedLookup: LookupFunction = (hostname, options, callback) => {
+      dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+        if (error) return callback(error, '', 0);
+        const refused = addresses.find((entry) => this.refusal(entry.address));
+        if (refused) return callback(new FetchBlockedError(`fetch to ${hostname} (${refused.address}) is blocked: ${this.refusal(refused.address)}`), '', 0);
+        if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+        const first = addresses[0]!;
+        callback(null, first.address, first.family);
+      });
+    };
+    this.agent = new Agent({ connect: { lookup: guardedLookup }, connections: 16 });
+  }
+
+  /** Why an address may not be reached, or undefined when it may. */
+  refusal(address: string): string | undefined {
+    if (this.policy.allowPrivate === true) return undefined;
+    let parsed = ipaddr.parse(address);
+    if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+    const range = parsed.range();
+    if (range === 'unicast') return undefined;
+    if (this.allowed.some(([network, bits]) => network.kind() === parsed.kind() && parsed.match(network, bits))) return undefined;
+    return `${range} addresses are not reachable from apps (SLUICE_FETCH_ALLOW_PRIVATE allows them)`;
+  }
+
+  private checkUrl(url: URL): void {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchBlockedError(`fetch: only http and https URLs are allowed, not ${url.protocol}`);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    // An IP literal never goes through DNS lookup, so the guard in the agent would not see it.
+    if (isIP(host)) {
+      const refusal = this.refusal(host);
+      if (refusal) throw new FetchBlockedError(`fetch to ${host} is blocked: ${refusal}`);
+    }
+  }
+
+  async fetch(request: FetchRequest): Promise<FetchResponse> {
+    if (request.body !== undefined && Buffer.byteLength(request.body) > MAX_REQUEST_BODY_BYTES) {
+      throw new RangeError(`fetch: a request body is at most ${MAX_REQUEST_BODY_BYTES} bytes`);
+    }
+    const signal = AbortSignal.timeout(this.policy.timeoutMs);
+    let url = new URL(request.url);
+    let method = (request.method ?? 'GET').toUpperCase();
+    let body = request.body;
+    for (let redirects = 0; ; redirects++) {
+      this.checkUrl(url);
+      let response;
+      try {
+        response = await fetch(url, { method, headers: request.headers, body, redirect: 'manual', signal, dispatcher: this.agent });
+      } catch (error) {
+        throw describeFailure(error, url, this.policy.timeoutMs);
+      }
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location) {
+        await response.body?.cancel();
+        if (redirects >= this.policy.maxRedirects) throw new Error(`fetch: more than ${this.policy.maxRedirects} redirects from ${request.url}`);
+        url = new URL(location, url);
+        // As browsers and node-fetch do: 303, and 301/302 after a POST, become a GET without a body.
+        if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+          method = 'GET';
+          body = undefined;
+        }
+        continue;
+      }
+      return {
+        url: url.toString(),
+        status: response.status,
+        statusText: response.statusText,
+        headers: [...response.headers],
+        body: await this.readCapped(response.body, url).catch((error: unknown) => {
+          throw error instanceof RangeError ? error : describeFailure(error, url, this.policy.timeoutMs);
+        }),
+        redirected: redirects > 0,
+      };
+    }
+  }
+
+  private async readCapped(stream: ReadableStream<Uint8Array> | null, url: URL): Promise<string> {
+    if (!stream) return '';
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of stream) {
+      size += chunk.byteLength;
+      if (size > this.policy.maxResponseBytes) {
+        await stream.cancel().catch(() => undefined);
+        throw new RangeError(`fetch: the response of ${url.origin} is larger than ${this.policy.maxResponseBytes} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+/** undici hides the reason in `cause`; the app should see it (blocked, timed out, refused). */
+function describeFailure(error: unknown, url: URL, timeoutMs: number): Error {
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof FetchBlockedError) return cause;
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return new Error(`fetch to ${url.origin} timed out after ${timeoutMs} ms`);
+  }
+  const reason = cause instanceof Error ? cause.message : error instanceof Error ? error.message : String(error);
+  return new Error(`fetch to ${url.origin} failed: ${reason}`);
+}

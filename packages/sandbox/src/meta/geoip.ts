@@ -1,0 +1,47 @@
+import { Reader, type ReaderModel } from '@maxmind/geoip2-node';
+import type { MetaCapability } from './types';
+
+/** A MaxMind city database, opened once per process (the same file serves every instance). */
+export class GeoIpDatabase {
+  private constructor(private readonly reader: ReaderModel) {}
+
+  static async open(path: string): Promise<GeoIpDatabase> {
+    return new GeoIpDatabase(await Reader.open(path));
+  }
+
+  /**
+   * PostHog's `meta.geoip.locate(ip)`: the City record (geoip2-node's model, the same PostHog
+   * hands apps) or null when the address is not in the database or is not an address.
+   */
+  locate(ip: string): object | null {
+    try {
+      return this.reader.city(ip);
+    } catch {
+      return null; // AddressNotFoundError, ValueError (not an IP): PostHog's apps expect null
+    }
+  }
+}
+
+/** `meta.geoip`: only where a MaxMind database is configured (SLUICE_GEOIP_DB); a clear error otherwise. */
+export const geoipMeta: MetaCapability = {
+  name: 'geoip',
+  handlers: (context) => ({
+    geoip: async (ip) => {
+      if (!context.geoip) throw new Error('meta.geoip is not available: no MaxMind database is configured (set SLUICE_GEOIP_DB to a GeoIP2/GeoLite2 City .mmdb file)');
+      return JSON.stringify(context.geoip.locate(ip));
+    },
+  }),
+  shim: () => String.raw`
+    (function () {
+      const request = globalThis.__sluice_channel.request;
+      const host = (ip) => request('geoip', ip);
+      const parse = JSON.parse;
+      meta.geoip = {
+        locate: (ip) => Promise.resolve().then(() => {
+          if (typeof ip !== 'string') throw new TypeError('meta.geoip.locate: the IP must be a string');
+          return host(ip);
+        }).then((json) => parse(json)),
+      };
+    })();
+  `,
+};

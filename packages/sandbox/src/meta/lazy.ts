@@ -1,0 +1,159 @@
+import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import type { MetaCapability, MetaContext } from './types';
+
+/**
+ * A group of app globals and built-in modules (URL, crypto, zlib, Intl…) that a VM evaluates only
+ * when the app first touches one of them: most apps use none, and their ~55 KB of in-VM JavaScript
+ * would otherwise be parsed and run in every VM (one per instance, per compile, per rebuild).
+ *
+ * `source` is a function expression `(function (host, shared, primordials) { … })` answering
+ * `{ globals?, modules?, methods? }` by name. It gets its host functions in `host` (made when the
+ * group loads, never on the global object), `shared` (what groups leave for each other:
+ * `DOMException`, `NodeBuffer`) and `primordials` (builtins taken before the app ran: JSON's
+ * parse/stringify, String#toWellFormed/concat, Date#getTime, Number/BigInt#valueOf).
+ */
+export interface LazyGroup {
+  name: string;
+  /** Groups this one uses, loaded first (encoding before crypto for DOMException, crypto before zlib for Buffer). */
+  requires?: string[];
+  /** Globals the group defines: until it loads, each is an accessor on globalThis (a read loads the group, a write replaces it). */
+  globals?: string[];
+  /** `require()` names it answers (the module values are in the answer's `modules`). */
+  modules?: string[];
+  /**
+   * Builtin prototype methods it patches, as 'Date.prototype.toLocaleString' → the method's
+   * length (0 or 1): each is an eager stub calling the group's `methods[path]` (loaded on first call).
+   */
+  methods?: Record<string, 0 | 1>;
+  /** The group's host functions, by the name its source reads from `host`. */
+  host?(vm: QuickJSContext, context: MetaContext): Record<string, QuickJSHandle>;
+  source: string;
+}
+
+/** The in-VM loader: accessors, module factories and method stubs that evaluate a group on first use. */
+function loaderShim(groups: LazyGroup[]): string {
+  const table: Record<string, { requires: string[]; globals: string[]; modules: string[]; methods: [string, string, string, number][] }> = {};
+  for (const group of groups) {
+    table[group.name] = {
+      requires: group.requires ?? [],
+      globals: group.globals ?? [],
+      modules: group.modules ?? [],
+      methods: Object.entries(group.methods ?? {}).map(([path, length]) => {
+        const [ctor, prototype, name] = path.split('.');
+        if (prototype !== 'prototype' || !ctor || !name) throw new Error(`lazy group ${group.name}: bad method path ${path}`);
+        return [path, ctor, name, length];
+      }),
+    };
+  }
+  return String.raw`
+    (function () {
+      const sluice = globalThis.__sluice;
+      const hostLoad = globalThis.__host_lazy;
+      delete globalThis.__host_lazy;
+      const GROUPS = ${JSON.stringify(table)};
+      const ORDER = ${JSON.stringify(groups.map((group) => group.name))};
+      const { defineProperty, getOwnPropertyDescriptor, create } = Object;
+      const { apply, defineProperty: tryDefine } = Reflect;
+      // Taken now, before the app runs: a group loaded later still uses the originals.
+      const primordials = { jsonParse: JSON.parse, jsonStringify: JSON.stringify, toWellFormed: String.prototype.toWellFormed, concat: String.prototype.concat,
+        dateGetTime: Date.prototype.getTime, numberValueOf: Number.prototype.valueOf, bigintValueOf: BigInt.prototype.valueOf };
+      const shared = create(null);
+      const loaded = create(null);
+      const loading = create(null);
+      const getters = create(null); // global name → the accessor's getter (still ours unless the app replaced it)
+      const load = (name) => {
+        const done = loaded[name];
+        if (done) return done;
+        if (loading[name]) throw new Error('sandbox: the ' + name + ' globals need themselves to load');
+        loading[name] = true;
+        try {
+          const group = GROUPS[name];
+          for (let i = 0; i < group.requires.length; i++) load(group.requires[i]);
+          const pair = hostLoad(name); // [the group's function, its host functions]
+          const answer = pair[0](pair[1], shared, primordials);
+          for (let i = 0; i < group.globals.length; i++) {
+            const key = group.globals[i];
+            const current = getOwnPropertyDescriptor(globalThis, key);
+            // (a frozen globalThis keeps the accessor, which answers the same value)
+            if (current && current.get === getters[key]) tryDefine(globalThis, key, { value: answer.globals[key], writable: true, configurable: true, enumerable: false });
+          }
+          loaded[name] = answer;
+          return answer;
+        } finally {
+          loading[name] = false;
+        }
+      };
+      for (let g = 0; g < ORDER.length; g++) {
+        const name = ORDER[g];
+        const group = GROUPS[name];
+        for (let i = 0; i < group.globals.length; i++) {
+          const key = group.globals[i];
+          const get = function () { return load(name).globals[key]; };
+          getters[key] = get;
+          defineProperty(globalThis, key, {
+            get,
+            // As in Node, where these are writable data properties: the app's value wins.
+            set(value) {
+              if (this === globalThis) tryDefine(globalThis, key, { value, writable: true, configurable: true, enumerable: false });
+              else tryDefine(this, key, { value, writable: true, configurable: true, enumerable: true });
+            },
+            configurable: true, enumerable: false,
+          });
+        }
+        for (let i = 0; i < group.modules.length; i++) {
+          const module = group.modules[i];
+          sluice.provide(module, () => load(name).modules[module]);
+        }
+        for (let i = 0; i < group.methods.length; i++) {
+          const [path, ctor, method, length] = group.methods[i];
+          const impl = () => load(name).methods[path];
+          const stub = length === 1
+            ? { [method](a, b = undefined, c = undefined) { return apply(impl(), this, arguments); } }[method]
+            : { [method](a = undefined, b = undefined) { return apply(impl(), this, arguments); } }[method];
+          defineProperty(globalThis[ctor].prototype, method, { value: stub, writable: true, configurable: true, enumerable: false });
+        }
+      }
+    })();
+  `;
+}
+
+/**
+ * The capability that installs the lazy groups: one host function (`__host_lazy`, taken by the
+ * loader and deleted) that evaluates a group's source and makes its host functions when the VM
+ * first needs the group, and the loader shim itself.
+ */
+export function lazyGlobals(groups: LazyGroup[]): MetaCapability {
+  const byName = new Map(groups.map((group) => [group.name, group]));
+  for (const group of groups) {
+    for (const dependency of group.requires ?? []) {
+      if (!byName.has(dependency)) throw new Error(`lazy group ${group.name} requires unknown group ${dependency}`);
+    }
+  }
+  const shim = loaderShim(groups);
+  return {
+    name: 'lazy-globals',
+    install(vm, context) {
+      const load = vm.newFunction('lazy', (nameHandle) => {
+        const name = nameHandle && vm.typeof(nameHandle) === 'string' ? vm.getString(nameHandle) : '';
+        const group = byName.get(name);
+        if (!group) throw new Error(`unknown group ${name}`);
+        const evaluated = vm.evalCode(group.source, `sluice-${name}.js`);
+        if (evaluated.error) return { error: evaluated.error };
+        const host = vm.newObject();
+        for (const [key, fn] of Object.entries(group.host?.(vm, context) ?? {})) {
+          vm.setProp(host, key, fn);
+          fn.dispose();
+        }
+        const pair = vm.newArray();
+        vm.setProp(pair, 0, evaluated.value);
+        vm.setProp(pair, 1, host);
+        evaluated.value.dispose();
+        host.dispose();
+        return pair;
+      });
+      vm.setProp(vm.global, '__host_lazy', load);
+      load.dispose();
+    },
+    shim: () => shim,
+  };
+}

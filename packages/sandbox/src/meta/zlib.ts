@@ -1,0 +1,62 @@
+import * as zlib from 'node:zlib';
+import { HOST_ERRORS_SHIM, HostCallError, MAX_HOST_OUTPUT_BYTES, newSyncHostFunction } from './host-sync';
+import type { LazyGroup } from './lazy';
+
+const METHODS = {
+  gzip: zlib.gzipSync, gunzip: zlib.gunzipSync, deflate: zlib.deflateSync, inflate: zlib.inflateSync,
+  deflateRaw: zlib.deflateRawSync, inflateRaw: zlib.inflateRawSync, unzip: zlib.unzipSync,
+  brotliCompress: zlib.brotliCompressSync, brotliDecompress: zlib.brotliDecompressSync,
+} as const;
+type Method = keyof typeof METHODS;
+
+/**
+ * Node's `zlib` module (sync and callback forms of gzip/gunzip, deflate/inflate, deflateRaw/
+ * inflateRaw, unzip, brotliCompress/brotliDecompress) done by the host's zlib. Input is a string
+ * (UTF-8) or bytes, at most MAX_HOST_INPUT_BYTES; output at most MAX_HOST_OUTPUT_BYTES (a
+ * decompression bomb stops there with Node's ERR_BUFFER_TOO_LARGE). Options: `level`
+ * (deflate/gzip) and a smaller `maxOutputLength`; others are ignored.
+ */
+export const zlibModule: LazyGroup = {
+  name: 'zlib',
+  requires: ['crypto'],
+  modules: ['zlib'],
+  host: (vm) => ({
+    zlib: newSyncHostFunction(vm, 'zlib', (args) => {
+      const method = args.string(0, 40);
+      if (!Object.prototype.hasOwnProperty.call(METHODS, method)) throw new HostCallError('TypeError', `zlib: unknown method ${method}`);
+      const input = args.bytes(1);
+      const level = args.type(2) === 'number' ? args.integer(2, -1, 9) : undefined;
+      const maxOutputLength = args.type(3) === 'number' ? args.integer(3, 1, MAX_HOST_OUTPUT_BYTES) : MAX_HOST_OUTPUT_BYTES;
+      const options = method.startsWith('brotli') ? { maxOutputLength } : { maxOutputLength, ...(level === undefined ? {} : { level }) };
+      return new Uint8Array(METHODS[method as Method](input, options));
+    }),
+  }),
+  source: String.raw`
+    (function (host, shared, primordials) {
+      const hostZlib = host.zlib;
+      ${HOST_ERRORS_SHIM}
+      const { toBuffer, fromString } = shared.NodeBuffer;
+      const run = (method, data, options) => {
+        const bytes = typeof data === 'string' ? fromString(wellFormed(data), 'utf8') : data;
+        const input = toBytes(bytes, 'buffer');
+        const opts = options && typeof options === 'object' ? options : {};
+        const level = typeof opts.level === 'number' ? opts.level : undefined;
+        const max = typeof opts.maxOutputLength === 'number' ? opts.maxOutputLength : undefined;
+        return toBuffer(hostCall(hostZlib, method, input, level, max));
+      };
+      const zlibModule = {};
+      for (const method of ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress']) {
+        zlibModule[method + 'Sync'] = (data, options) => run(method, data, options);
+        // Callback form: answered on a later microtask (there are no timers in apps).
+        zlibModule[method] = (data, options, callback) => {
+          if (typeof options === 'function') { callback = options; options = {}; }
+          if (typeof callback !== 'function') { const e = new TypeError('The "callback" argument must be of type function. Received ' + typeof callback); e.code = 'ERR_INVALID_ARG_TYPE'; throw e; }
+          let result, failure = null;
+          try { result = run(method, data, options); } catch (error) { failure = error; }
+          Promise.resolve().then(() => (failure ? callback(failure) : callback(null, result)));
+        };
+      }
+      return { modules: { zlib: zlibModule } };
+    })
+  `,
+};
