@@ -9,3 +9,4 @@ export * from './tokens';
 export * from './pipeline';
 export * from './outcomes';
 export * from './retry';
+export * from './app-services';

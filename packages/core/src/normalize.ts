@@ -79,11 +79,15 @@ function parseDate(value: unknown): Date | undefined {
  * corrected for the client's clock skew; a bare `timestamp` is taken as is; otherwise now.
  */
 export function eventTimestamp(raw: RawEvent, sentAt: unknown, now: Date): Date {
+  return timestampWith(raw, parseDate(raw.sent_at ?? sentAt), now);
+}
+
+/** eventTimestamp with the applicable sent_at already parsed (once per request, not per event). */
+function timestampWith(raw: RawEvent, sent: Date | undefined, now: Date): Date {
   const offset = raw.offset;
   if (typeof offset === 'number' && Number.isFinite(offset)) return new Date(now.getTime() - offset);
   const timestamp = parseDate(raw.timestamp);
   if (!timestamp) return now;
-  const sent = parseDate(raw.sent_at ?? sentAt);
   const corrected = sent ? new Date(now.getTime() + (timestamp.getTime() - sent.getTime())) : timestamp;
   return corrected.getTime() - now.getTime() > MAX_FUTURE_MS ? now : corrected;
 }
@@ -167,7 +171,8 @@ export function eventNormalizer(context: NormalizeContext): (raw: RawEvent, inde
     }
     const hasOwnSentAt = raw.sent_at !== undefined && raw.sent_at !== null;
     const ownSentAt = hasOwnSentAt ? parseDate(raw.sent_at) : undefined;
-    const timestamp = eventTimestamp(raw, raw.sent_at ?? context.sentAt, context.now);
+    // The event's own sent_at when it has one, else the request's (parsed once, above).
+    const timestamp = timestampWith(raw, hasOwnSentAt ? ownSentAt : requestSentAt, context.now);
     // The parsed body belongs to this request alone, so the event is finished in place instead
     // of copied (the intake's hottest loop). Fields set to undefined vanish when it is serialized.
     mergePersonUpdates(raw, properties);

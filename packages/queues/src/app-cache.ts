@@ -1,18 +1,5 @@
+import type { AppCache } from '@sluice/core';
 import type { Redis } from 'ioredis';
-
-/** The shape the sandbox's meta.cache needs (structurally its AppCache). */
-export interface RedisAppCacheMethods {
-  set(key: string, value: string, ttlSeconds?: number): Promise<void>;
-  get(key: string): Promise<string | null>;
-  incr(key: string, by?: number): Promise<number>;
-  setnx(key: string, value: string): Promise<boolean>;
-  expire(key: string, ttlSeconds: number): Promise<boolean>;
-  lpush(key: string, elements: string[]): Promise<number>;
-  lrange(key: string, start: number, end: number): Promise<string[]>;
-  llen(key: string): Promise<number>;
-  lrem(key: string, count: number, element: string): Promise<number>;
-  lpop(key: string, count: number): Promise<string[]>;
-}
 
 /** Where one instance's cache keys live: `<prefix>:cache:<instanceId>:<key>`. */
 export function appCacheKeyPrefix(redisPrefix: string, instanceId: number): string {
@@ -24,7 +11,7 @@ export function appCacheKeyPrefix(redisPrefix: string, instanceId: number): stri
  * (createAppCacheRedis): the cache calls of the events a VM runs concurrently are issued in the
  * same tick and go out as one pipeline, one round trip for the whole batch.
  */
-export class RedisAppCache implements RedisAppCacheMethods {
+export class RedisAppCache implements AppCache {
   private readonly prefix: string;
 
   constructor(

@@ -46,26 +46,34 @@ export interface ScheduleJob {
   function: ScheduledFunction;
 }
 
-const EVENTS_OPEN = Buffer.from(',"events":[');
-const COMMA = Buffer.from(',');
-const EVENTS_CLOSE = Buffer.from(']}');
-
 /**
- * A PipelineJob whose events come already serialized: each chunk is the UTF-8 JSON of one or
- * more events without the array's brackets (`{…},{…}`). The bytes are exactly
- * `JSON.stringify({ ...head, events })`, so consumers read the job as any other.
+ * A PipelineJob whose events come already serialized: each list is the JSON of some of its
+ * events (`[{…},{…}]`, JSON.stringify of an array of one or more). The bytes are exactly
+ * `JSON.stringify({ ...head, events })`, so consumers read the job as any other. They are
+ * written into `spare` when it is large enough (the intake reuses its job buffers), otherwise
+ * into a new buffer; `backing` is the whole buffer written into, for reuse once the job is added.
  */
-export function serializedPipelineJob(head: Omit<PipelineJob, 'events'>, eventChunks: readonly Buffer[]): SerializedData {
+export function serializedPipelineJob(head: Omit<PipelineJob, 'events'>, eventLists: readonly string[], spare?: Buffer): SerializedData & { backing: Buffer } {
   const { batchId, projectId, route, hop } = head;
-  const opening = JSON.stringify({ batchId, projectId, route, hop });
-  const parts: Buffer[] = [Buffer.from(opening.slice(0, -1)), EVENTS_OPEN];
-  eventChunks.forEach((chunk, index) => {
-    if (index > 0) parts.push(COMMA);
-    parts.push(chunk);
+  const opening = `${JSON.stringify({ batchId, projectId, route, hop }).slice(0, -1)},"events":`;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  let bound = (opening.length + 1) * 3;
+  for (const list of eventLists) bound += list.length * 3;
+  const backing = spare && spare.length >= bound ? spare : Buffer.allocUnsafeSlow(Math.max(bound, MIN_JOB_BUFFER));
+  let at = backing.write(opening, 0);
+  eventLists.forEach((list, index) => {
+    // Each list after the first goes over its predecessor's ']', and its own '[' becomes a comma.
+    if (index > 0) at -= 1;
+    const start = at;
+    at += backing.write(list, at);
+    if (index > 0) backing[start] = 0x2c;
   });
-  parts.push(EVENTS_CLOSE);
-  return new SerializedData(Buffer.concat(parts));
+  backing[at++] = 0x7d; // }
+  return Object.assign(new SerializedData(backing.subarray(0, at)), { backing });
 }
+
+/** Job buffers are at least this large, so a reused one fits most batches. */
+const MIN_JOB_BUFFER = 1 << 20;
 
 /** The job id of a batch at a hop: deterministic, so a re-forward after a crash is ignored by BullMQ. */
 export function hopJobId(batchId: string, hop: number): string {

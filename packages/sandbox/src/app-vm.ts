@@ -141,7 +141,8 @@ class QuickJsAppVm implements AppVm {
    *
    * The search is bounded: after 2·ceil(log2(n)) + 2 further limit hits (enough to isolate two
    * culprits), the slices not yet resolved fail with the limit's error without being run — a
-   * batch of 100 in which every event times out costs at most 17 time limits, not 100.
+   * batch of 100 in which every event times out costs at most 17 time limits, not 100. A call
+   * that overran its time limit by far ends the search at once (the rest fail unrun).
    *
    * Re-running a slice re-runs its events' processEvent, side effects included (meta.cache
    * writes, jobs, logs): the same as PostHog's retry of a failed batch. A deprecated
@@ -169,7 +170,10 @@ class QuickJsAppVm implements AppVm {
     // Out of budget: what is left fails with the limit that spent it, unrun.
     if (search.error && search.limitHitsLeft <= 0) return fail(search.error.message);
     const slice = start === 0 && end === events.length ? events : events.slice(start, end);
+    let started: number | undefined;
     try {
+      await this.setup(); // its own time limit: a slow setupPlugin is not this call's overrun
+      started = Date.now();
       const answered = await this.runBatch(slice);
       for (let i = start; i < end; i++) outcomes[i] = answered[i - start]!;
     } catch (error) {
@@ -177,6 +181,10 @@ class QuickJsAppVm implements AppVm {
       if (!(error instanceof SandboxLimitError)) throw error;
       if (search.error) search.limitHitsLeft -= 1;
       search.error = error;
+      // A call that overran its time limit by far (QuickJS checks its interrupt only between
+      // bytecodes: an app catching stack overflows in a loop builds error after error unchecked)
+      // would block the worker that long again for every slice: no search then.
+      if (started !== undefined && Date.now() - started > 2 * this.limits.callTimeoutMs + 100) search.limitHitsLeft = 0;
       if (end - start === 1 || search.limitHitsLeft <= 0) return fail(error.message);
       const middle = start + Math.ceil((end - start) / 2);
       await this.runSlice(events, start, middle, outcomes, search);

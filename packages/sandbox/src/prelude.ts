@@ -9,6 +9,9 @@ export const PRELUDE = String.raw`
 (function () {
   // Taken before the app runs: an app replacing JSON.parse/stringify only affects its own calls.
   const { parse, stringify } = JSON;
+  const LIMIT_MESSAGES = ['out of memory', 'stack overflow', 'interrupted'];
+  // A returned event's JSON past this is refused (its own error): it would flow on to queues and store.
+  const MAX_EVENT_CHARS = 5 * 1024 * 1024;
   class RetryError extends Error {
     constructor(message) { super(message); this.name = 'RetryError'; }
   }
@@ -57,11 +60,55 @@ export const PRELUDE = String.raw`
     // that QuickJS cannot even allocate its "out of memory" error, what arrives is a bare null
     // (an app throwing null itself is taken for the same: rare, and failing safe).
     rethrowLimit(error) {
-      if (error === null) throw error;
-      if (error instanceof InternalError && ['out of memory', 'stack overflow', 'interrupted'].includes(error.message)) throw error;
+      if (sluice.isLimit(error)) throw error;
+    },
+    // Never throws: the app's thrown value may be a Proxy or have throwing getters, and one
+    // event's strange throw must not fail its neighbours.
+    isLimit(error) {
+      if (error === null) return true;
+      try {
+        return error instanceof InternalError && LIMIT_MESSAGES.includes(error.message);
+      } catch (inner) {
+        if (inner === null) return true;
+        try { return inner instanceof InternalError && LIMIT_MESSAGES.includes(inner.message); } catch (ignored) { return false; }
+      }
     },
     describe(error) {
-      return error && error.message ? (error.name && error.name !== 'Error' ? error.name + ': ' : '') + error.message : String(error);
+      try {
+        const message = error && error.message;
+        if (!message) return String(error);
+        const name = error.name;
+        return (name && name !== 'Error' ? name + ': ' : '') + message;
+      } catch (inner) {
+        sluice.rethrowLimit(inner);
+        return 'threw a value that cannot be described';
+      }
+    },
+    // One string of outcomes; an outcome that cannot be serialised (a cycle, a BigInt) or is
+    // larger than MAX_EVENT_CHARS becomes that event's error instead of failing the whole batch.
+    serialize(outcomes) {
+      let json;
+      try {
+        json = stringify(outcomes);
+      } catch (error) {
+        sluice.rethrowLimit(error);
+      }
+      if (json !== undefined && json.length <= MAX_EVENT_CHARS) return json;
+      const parts = new Array(outcomes.length);
+      for (let i = 0; i < outcomes.length; i++) {
+        let part;
+        try {
+          part = stringify(outcomes[i]);
+        } catch (error) {
+          sluice.rethrowLimit(error);
+          part = stringify({ status: 'error', error: 'processEvent returned an event that is not JSON: ' + sluice.describe(error) });
+        }
+        if (part.length > MAX_EVENT_CHARS) {
+          part = stringify({ status: 'error', error: 'processEvent returned an event too large: ' + part.length + ' characters of JSON, at most ' + MAX_EVENT_CHARS + ' allowed' });
+        }
+        parts[i] = part;
+      }
+      return '[' + parts.join(',') + ']';
     },
     // ---- The batch loop: processBatch(eventsJson, shapesJson, propertiesText), one crossing. ----
     // Parsing every event and re-serialising every result costs more than the app itself, so:
@@ -272,7 +319,7 @@ export const PRELUDE = String.raw`
         const outcomes = new Array(n);
         for (let i = 0; i < n; i++) outcomes[i] = failed[i] || outcomeOf(results[i], trackers && trackers[i], counts);
         if (trackers && (hits > 8 * n || counts.whole * 2 > n)) untracked = RETRACK;
-        return stringify(outcomes);
+        return sluice.serialize(outcomes);
       }
       return function processBatch(eventsJson, shapesJson, propertiesText) {
         const events = parse(eventsJson);

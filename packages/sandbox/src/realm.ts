@@ -2,6 +2,7 @@ import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule }
 import { APP_CAPABILITIES, type AppCapability } from '@sluice/core';
 import { SandboxLimitError, applyLimits, limitKindOf, type SandboxLimits } from './limits';
 import { CHANNEL_SHIM, HostChannel, META_CAPABILITIES, type HostHandler, type MetaContext } from './meta';
+import { newStringFromParts } from './fast-strings';
 import { PRELUDE } from './prelude';
 import { abandonQuickJS } from './quickjs';
 
@@ -136,11 +137,12 @@ export class Realm {
    * Calls a prelude entry point with string arguments: one boundary crossing. A string result
    * comes back at once; a promise (async app code) is pumped until it settles or the deadline passes.
    */
-  async call(name: EntryPoint, fn: string, args: string[] = [], timeoutMs = this.limits.callTimeoutMs): Promise<string> {
+  async call(name: EntryPoint, fn: string, args: (string | readonly string[])[] = [], timeoutMs = this.limits.callTimeoutMs): Promise<string> {
     this.armDeadline(timeoutMs);
     // Results of host calls an earlier call did not wait for (a cache.set not awaited) go in first.
     if (this.deliverSettled(fn)) this.runJobs(fn, timeoutMs);
-    const argHandles = args.map((arg) => this.vm.newString(arg));
+    // An argument given as parts arrives as one string, written into the VM part by part (fast-strings.ts).
+    const argHandles = args.map((arg) => (typeof arg === 'string' ? this.vm.newString(arg) : newStringFromParts(this.module, this.vm, arg)));
     const result = this.guardHost(fn, () => this.vm.callFunction(this.entryPoint(name), this.vm.undefined, ...argHandles));
     for (const handle of argHandles) handle.dispose();
     if (result.error) throw this.toError(result.error, fn, timeoutMs);

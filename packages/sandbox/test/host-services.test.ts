@@ -269,3 +269,20 @@ describe('meta.geoip with a MaxMind database', () => {
     }
   });
 });
+
+describe('the host-call channel', () => {
+  it('refuses more than 10,000 waiting host calls of one VM with a clear error, and serves calls again afterwards', async () => {
+    const cache = new MemoryAppCache();
+    const props = await propertiesAfter(`
+      export async function processEvent(event, { cache }) {
+        const calls = [];
+        for (let i = 0; i < 10001; i++) calls.push(cache.get('k').then(() => 'ok', (error) => error.message));
+        const answers = await Promise.all(calls);
+        event.properties.refused = answers.filter((answer) => answer !== 'ok');
+        event.properties.after = await cache.get('missing', 'default');
+        return event;
+      }`, { cache });
+    expect(props.refused).toEqual(['too many host calls waiting at once (meta.cache, meta.storage, fetch…): at most 10000']);
+    expect(props.after).toBe('default');
+  });
+});

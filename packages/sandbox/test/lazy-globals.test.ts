@@ -80,6 +80,21 @@ describe('lazy globals and modules', () => {
     expect(out).toEqual([true, `app ${new Date(0).toString().slice(0, 15)}`, '1,234.5', 'toLocaleString', 0, 1, 'function']);
   });
 
+  it('hands no host function to setters the app put on the prototypes while a group loads', async () => {
+    const { out } = await run(`let seen = ''; // a string: pushing to an array would hit the Array.prototype traps
+      const traps = [[Object.prototype, ['decode', 'base64', 'parse', 'canParse', 'query', 'legacy', 'digest', 'random', 'buffer', 'zlib', 'intl', 'date', 'locales', 'globals', 'modules', 'methods', 'DOMException', 'NodeBuffer']], [Array.prototype, ['0', '1', '2']]];
+      for (const [target, keys] of traps) for (const key of keys) Object.defineProperty(target, key, { set(value) { if (typeof value === 'function') seen += key + ' ' }, configurable: true });
+      let results;
+      try {
+        results = [new TextDecoder().decode(new Uint8Array([104, 105])), new URL('https://a.com/x').pathname, crypto.randomUUID().length,
+          require('zlib').gunzipSync(require('zlib').gzipSync('z')).toString(), (1).toLocaleString('en-US'), typeof require('node-fetch')];
+      } finally {
+        for (const [target, keys] of traps) for (const key of keys) delete target[key];
+      }
+      return [seen, results, pending()]`);
+    expect(out).toEqual(['', ['hi', '/x', 36, 'z', '1', 'function'], []]);
+  });
+
   it('still works with a frozen globalThis', async () => {
     const { out } = await run(`Object.freeze(globalThis); return [new URL('https://a.com/x').pathname, typeof Object.getOwnPropertyDescriptor(globalThis, 'URL').get]`);
     expect(out).toEqual(['/x', 'function']);

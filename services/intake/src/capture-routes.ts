@@ -13,8 +13,8 @@ import type { RateLimiter } from './rate-limit';
 export const CAPTURE_PATHS = ['/capture', '/batch', '/e', '/i/v0/e', '/track', '/engage'];
 
 export interface CaptureDeps {
-  /** Takes each request's events as the UTF-8 JSON of their list without its brackets (`{…},{…}`). */
-  committer: GroupCommitter<Buffer>;
+  /** Takes each request's events as the JSON of their list (`[{…},{…}]`). */
+  committer: GroupCommitter<string>;
   projectByToken: (token: string) => Promise<Project | null>;
   pipelines: PipelineCache;
   metrics: SluiceMetrics;
@@ -45,7 +45,14 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
   });
   await app.register(flagsRoutes);
 
-  async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean) {
+  /**
+   * Everything before the queue write: decoding, checks, normalization, serialization. A function
+   * of its own so that the parsed body and the events are garbage as soon as their bytes exist:
+   * a request then waits for its batch's Redis write holding only those bytes. (Held across that
+   * wait, every in-flight request's objects survived young-generation collections, were promoted,
+   * and made the old generation collect several times a second.)
+   */
+  async function accept(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean): Promise<{ projectId: string; events: number; json: string }> {
     const { query } = request;
     let body = await decodeCaptureBody({
       body: request.body as Buffer | undefined,
@@ -74,11 +81,15 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
       deps.metrics.intakeRefused.inc({ project: project.id, reason: 'rate_limit' }, events.length);
       throw new CaptureError('rate_limited', `project "${project.id}" is over its rate limit`, 429, Math.ceil(waitMs / 1000));
     }
-    // Serialized once, here, while the request has the event loop: the batch's job is spliced
-    // from these bytes, not stringified again (see serializedPipelineJob).
-    const json = Buffer.from(JSON.stringify(events));
-    await deps.committer.submit(project.id, json.subarray(1, json.length - 1), events.length);
-    deps.metrics.eventsReceived.inc({ project: project.id }, events.length);
+    // Serialized once, here: the batch's job is put together from this text, not stringified
+    // again (serializedPipelineJob).
+    return { projectId: project.id, events: events.length, json: JSON.stringify(events) };
+  }
+
+  async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean) {
+    const accepted = await accept(request, engage);
+    await deps.committer.submit(accepted.projectId, accepted.json, accepted.events);
+    deps.metrics.eventsReceived.inc({ project: accepted.projectId }, accepted.events);
     return { status: 1 };
   }
 

@@ -78,10 +78,13 @@ export const cacheMeta: MetaCapability = {
     (function () {
       const request = globalThis.__sluice_channel.request;
       const { parse, stringify } = JSON;
-      const call = (op, args) => {
+      const decodeJson = (result) => (result === undefined ? undefined : parse(result));
+      // The channel applies decode before it resolves: no extra promise per call (they add up
+      // when every event of a batch awaits the cache).
+      const call = (op, args, decode) => {
         let json;
         try { json = stringify([op, args]); } catch (error) { return Promise.reject(error); }
-        return request('cache', json).then((result) => (result === undefined ? undefined : parse(result)));
+        return request('cache', json, decode === undefined ? decodeJson : decode);
       };
       const raw = (options) => options !== null && typeof options === 'object' && options.jsonSerialize === false;
       const encode = (value, options) => {
@@ -90,10 +93,16 @@ export const cacheMeta: MetaCapability = {
         if (json === undefined) throw new TypeError('meta.cache.set: the value is not JSON-serializable');
         return json;
       };
+      const nothing = () => undefined;
       meta.cache = {
-        set: (key, value, ttlSeconds, options) => Promise.resolve().then(() => call('set', [key, encode(value, options), ttlSeconds])),
-        get: (key, defaultValue, options) => request('cache', stringify(['get', [key]])).then((value) =>
-          value === undefined ? defaultValue : raw(options) ? value : parse(value)),
+        set: (key, value, ttlSeconds, options) => {
+          let encoded;
+          try { encoded = encode(value, options); } catch (error) { return Promise.reject(error); }
+          return call('set', [key, encoded, ttlSeconds], nothing);
+        },
+        get: (key, defaultValue, options) => call('get', [key], raw(options)
+          ? (value) => (value === undefined ? defaultValue : value)
+          : (value) => (value === undefined ? defaultValue : parse(value))),
         incr: (key) => call('incr', [key]),
         expire: (key, ttlSeconds) => call('expire', [key, ttlSeconds]),
         lpush: (key, elementOrArray) => call('lpush', [key, (Array.isArray(elementOrArray) ? elementOrArray : [elementOrArray]).map(String)]),
@@ -105,7 +114,7 @@ export const cacheMeta: MetaCapability = {
       // PostHog's export cursors (meta.utils.cursor), kept in the instance's cache.
       meta.utils = {
         cursor: {
-          init: (key, initialValue) => call('setnx', ['__cursor:' + key, String(initialValue === undefined ? 0 : initialValue)]).then(() => undefined),
+          init: (key, initialValue) => call('setnx', ['__cursor:' + key, String(initialValue === undefined ? 0 : initialValue)], nothing),
           increment: (key, incrementBy) => call('incr', ['__cursor:' + key, incrementBy === undefined ? 1 : incrementBy]),
         },
       };

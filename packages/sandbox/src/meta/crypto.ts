@@ -1,5 +1,5 @@
 import * as nodeCrypto from 'node:crypto';
-import { HOST_ERRORS_SHIM, HostCallError, MAX_HOST_INPUT_BYTES, MAX_HOST_OUTPUT_BYTES, newSyncHostFunction, type HostArgs } from './host-sync';
+import { HOST_ERRORS_SHIM, HostCallError, MAX_HOST_INPUT_BYTES, MAX_HOST_OUTPUT_BYTES, type HostArgs } from './host-sync';
 import type { LazyGroup } from './lazy';
 
 /** At most this many update() chunks reach one digest (the shim merges adjacent strings). */
@@ -58,18 +58,18 @@ export const cryptoGlobals: LazyGroup = {
   requires: ['encoding'],
   globals: ['crypto'],
   modules: ['crypto'],
-  host: (vm) => ({
-    digest: newSyncHostFunction(vm, 'crypto', digest),
-    random: newSyncHostFunction(vm, 'crypto', (args) => {
+  host: {
+    digest: ['crypto', digest],
+    random: ['crypto', (args) => {
       const op = args.string(0, 20);
       if (op === 'uuid') return nodeCrypto.randomUUID();
       if (op === 'bytes') return new Uint8Array(nodeCrypto.randomBytes(args.integer(1, 0, MAX_HOST_OUTPUT_BYTES)));
       if (op === 'int') return nodeCrypto.randomInt(args.number(1), args.number(2));
       if (op === 'hashes') return JSON.stringify(nodeCrypto.getHashes());
       throw new HostCallError('TypeError', `crypto: unknown operation ${op}`);
-    }),
-    buffer: newSyncHostFunction(vm, 'Buffer', bufferOp),
-  }),
+    }],
+    buffer: ['Buffer', bufferOp],
+  },
   source: String.raw`
     (function (host, shared, primordials) {
       const hostDigest = host.digest, hostRandom = host.random, hostBuffer = host.buffer;

@@ -1,4 +1,4 @@
-import { HOST_ERRORS_SHIM, HostCallError, newSyncHostFunction } from './host-sync';
+import { HOST_ERRORS_SHIM, HostCallError } from './host-sync';
 import type { LazyGroup } from './lazy';
 
 /** Labels TextDecoder accepts are Node's (WHATWG names); the host checks them. */
@@ -35,8 +35,8 @@ export function incompleteUtf8Tail(bytes: Uint8Array): number {
 export const encodingGlobals: LazyGroup = {
   name: 'encoding',
   globals: ['TextEncoder', 'TextDecoder', 'atob', 'btoa', 'DOMException'],
-  host: (vm) => ({
-    decode: newSyncHostFunction(vm, 'TextDecoder', (args) => {
+  host: {
+    decode: ['TextDecoder', (args) => {
       // (label) → the encoding's name; (label, fatal, ignoreBOM, stream, bytes) → [text, held-back bytes]
       const label = args.string(0, 100);
       if (args.length === 1) return decoderFor(label, false, false).encoding;
@@ -49,13 +49,13 @@ export const encodingGlobals: LazyGroup = {
       if (decoder.encoding !== 'utf-8') throw new HostCallError('TypeError', `TextDecoder: stream: true is available for utf-8 only in the sandbox, not ${decoder.encoding}`);
       const tail = incompleteUtf8Tail(bytes);
       return JSON.stringify([decoder.decode(bytes.subarray(0, bytes.length - tail)), tail]);
-    }),
-    base64: newSyncHostFunction(vm, 'base64', (args) => {
+    }],
+    base64: ['base64', (args) => {
       const op = args.string(0);
       const input = args.string(1);
       return op === 'atob' ? atob(input) : btoa(input);
-    }),
-  }),
+    }],
+  },
   source: String.raw`
     (function (host, shared, primordials) {
       const hostDecode = host.decode, hostBase64 = host.base64;

@@ -11,22 +11,35 @@ export type HostHandler = (payload: string) => Promise<string | undefined>;
  * crossing. A batch of 100 events awaiting `cache.get` costs two crossings, not 100 promise
  * handles. `__host_notify` tells the host that the queue is no longer empty (once per round).
  */
+/** Host calls one VM may have waiting at once (see the shim's request). */
+export const MAX_HOST_CALLS_IN_FLIGHT = 10_000;
+
 export const CHANNEL_SHIM = String.raw`
 (function () {
   const notify = globalThis.__host_notify;
   delete globalThis.__host_notify;
   const { parse, stringify } = JSON;
   const pending = new Map();
+  const MAX_IN_FLIGHT = ${MAX_HOST_CALLS_IN_FLIGHT};
   let queue = [];
   let nextId = 1;
   globalThis.__sluice_channel = {
-    request(op, payload) {
-      return new Promise((resolve, reject) => {
-        const id = nextId++;
-        if (queue.length === 0) notify();
-        queue.push([id, op, payload]);
-        pending.set(id, [resolve, reject]);
-      });
+    // decode (optional) turns the host's string into the promise's value; if it throws, the
+    // promise rejects with that error.
+    request(op, payload, decode) {
+      // Each waiting call holds a promise and its resolvers in the app's heap and a task on the
+      // host: a flood (100k parallel cache.get) is refused here, clearly, instead of running the
+      // heap out in odd places.
+      if (pending.size >= MAX_IN_FLIGHT) {
+        return Promise.reject(new RangeError('too many host calls waiting at once (meta.cache, meta.storage, fetch…): at most ' + MAX_IN_FLIGHT));
+      }
+      let settle;
+      const promise = new Promise((resolve, reject) => { settle = [resolve, reject, decode]; });
+      const id = nextId++;
+      if (queue.length === 0) notify();
+      queue.push([id, op, payload]);
+      pending.set(id, settle);
+      return promise;
     },
     take() {
       const taken = queue;
@@ -40,8 +53,10 @@ export const CHANNEL_SHIM = String.raw`
         const waiter = pending.get(id);
         if (!waiter) continue;
         pending.delete(id);
-        if (ok) waiter[0](value === null ? undefined : value);
-        else waiter[1](new Error(value));
+        if (!ok) { waiter[1](new Error(value)); continue; }
+        const result = value === null ? undefined : value;
+        if (waiter[2] === undefined) { waiter[0](result); continue; }
+        try { waiter[0](waiter[2](result)); } catch (error) { waiter[1](error); }
       }
     },
   };

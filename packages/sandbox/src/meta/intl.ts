@@ -1,4 +1,4 @@
-import { HOST_ERRORS_SHIM, HostCallError, newSyncHostFunction, type HostArgs } from './host-sync';
+import { HOST_ERRORS_SHIM, HostCallError, type HostArgs } from './host-sync';
 import type { LazyGroup } from './lazy';
 
 const MAX_OPTIONS_CHARS = 16 * 1024;
@@ -110,11 +110,11 @@ export const intlGlobals: LazyGroup = {
     'Date.prototype.toString': 0, 'Date.prototype.toTimeString': 0,
     'Number.prototype.toLocaleString': 0, 'BigInt.prototype.toLocaleString': 0, 'String.prototype.localeCompare': 1,
   },
-  host: (vm) => ({
-    intl: newSyncHostFunction(vm, 'Intl', intl),
-    date: newSyncHostFunction(vm, 'Date', dateMethod),
-    locales: newSyncHostFunction(vm, 'Intl', supported),
-  }),
+  host: {
+    intl: ['Intl', intl],
+    date: ['Date', dateMethod],
+    locales: ['Intl', supported],
+  },
   source: String.raw`
     (function (host, shared, primordials) {
       const hostIntl = host.intl, hostDate = host.date, hostLocales = host.locales;
@@ -164,7 +164,7 @@ export const intlGlobals: LazyGroup = {
         try { return timeValue.call(self); } catch (error) { throw new TypeError('Method Date.prototype.' + method + ' called on incompatible receiver ' + receiver(self)); }
       };
       // The prototypes' own methods are stubs (see meta/lazy.ts) that call these.
-      const methods = {};
+      const methods = Object.create(null);
       for (const method of ['toLocaleString', 'toLocaleDateString', 'toLocaleTimeString']) {
         methods['Date.prototype.' + method] = { [method](locales = undefined, options = undefined) {
           const t = dateValue(this, method);

@@ -1,5 +1,9 @@
-import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
-import type { MetaCapability, MetaContext } from './types';
+import type { QuickJSHandle } from 'quickjs-emscripten-core';
+import { newSyncHostFunction, type HostArgs, type HostResult } from './host-sync';
+import type { MetaCapability } from './types';
+
+/** A synchronous host function of a group: its name (for error messages) and its work (see host-sync.ts). */
+export type HostFunctionSpec = readonly [name: string, work: (args: HostArgs) => HostResult];
 
 /**
  * A group of app globals and built-in modules (URL, crypto, zlib, Intl…) that a VM evaluates only
@@ -25,8 +29,8 @@ export interface LazyGroup {
    * length (0 or 1): each is an eager stub calling the group's `methods[path]` (loaded on first call).
    */
   methods?: Record<string, 0 | 1>;
-  /** The group's host functions, by the name its source reads from `host`. */
-  host?(vm: QuickJSContext, context: MetaContext): Record<string, QuickJSHandle>;
+  /** The group's host functions, by the name its source reads from `host`; made when the group loads. */
+  host?: Record<string, HostFunctionSpec>;
   source: string;
 }
 
@@ -69,13 +73,12 @@ function loaderShim(groups: LazyGroup[]): string {
         try {
           const group = GROUPS[name];
           for (let i = 0; i < group.requires.length; i++) load(group.requires[i]);
-          const pair = hostLoad(name); // [the group's function, its host functions]
-          const answer = pair[0](pair[1], shared, primordials);
+          const answer = hostLoad(name, shared, primordials);
           for (let i = 0; i < group.globals.length; i++) {
             const key = group.globals[i];
             const current = getOwnPropertyDescriptor(globalThis, key);
             // (a frozen globalThis keeps the accessor, which answers the same value)
-            if (current && current.get === getters[key]) tryDefine(globalThis, key, { value: answer.globals[key], writable: true, configurable: true, enumerable: false });
+            if (current && current.get === getters[key]) tryDefine(globalThis, key, { __proto__: null, value: answer.globals[key], writable: true, configurable: true, enumerable: false });
           }
           loaded[name] = answer;
           return answer;
@@ -94,8 +97,9 @@ function loaderShim(groups: LazyGroup[]): string {
             get,
             // As in Node, where these are writable data properties: the app's value wins.
             set(value) {
-              if (this === globalThis) tryDefine(globalThis, key, { value, writable: true, configurable: true, enumerable: false });
-              else tryDefine(this, key, { value, writable: true, configurable: true, enumerable: true });
+              // (null-prototype descriptors: an Object.prototype.get the app defined cannot spoil them)
+              if (this === globalThis) tryDefine(globalThis, key, { __proto__: null, value, writable: true, configurable: true, enumerable: false });
+              else tryDefine(this, key, { __proto__: null, value, writable: true, configurable: true, enumerable: true });
             },
             configurable: true, enumerable: false,
           });
@@ -119,8 +123,8 @@ function loaderShim(groups: LazyGroup[]): string {
 
 /**
  * The capability that installs the lazy groups: one host function (`__host_lazy`, taken by the
- * loader and deleted) that evaluates a group's source and makes its host functions when the VM
- * first needs the group, and the loader shim itself.
+ * loader and deleted) that evaluates a group's source, makes its host functions and runs it when
+ * the VM first needs the group, and the loader shim itself.
  */
 export function lazyGlobals(groups: LazyGroup[]): MetaCapability {
   const byName = new Map(groups.map((group) => [group.name, group]));
@@ -132,24 +136,31 @@ export function lazyGlobals(groups: LazyGroup[]): MetaCapability {
   const shim = loaderShim(groups);
   return {
     name: 'lazy-globals',
-    install(vm, context) {
-      const load = vm.newFunction('lazy', (nameHandle) => {
+    install(vm) {
+      // (group name, shared, primordials) → what the group's function answers, called with its
+      // host functions. Every handle is freed even when the VM runs out of memory halfway (a
+      // leaked one would abort the runtime's disposal); nothing passes through an object the app
+      // could have put a setter on (Array.prototype[0], Object.prototype.decode…).
+      const load = vm.newFunction('lazy', (nameHandle, sharedHandle, primordialsHandle) => {
         const name = nameHandle && vm.typeof(nameHandle) === 'string' ? vm.getString(nameHandle) : '';
         const group = byName.get(name);
-        if (!group) throw new Error(`unknown group ${name}`);
-        const evaluated = vm.evalCode(group.source, `sluice-${name}.js`);
+        if (!group || !sharedHandle || !primordialsHandle) throw new Error(`unknown group ${name}`);
+        const evaluated = vm.evalCode(group.source, `sluice-${name}.js`, { type: 'global' });
         if (evaluated.error) return { error: evaluated.error };
-        const host = vm.newObject();
-        for (const [key, fn] of Object.entries(group.host?.(vm, context) ?? {})) {
-          vm.setProp(host, key, fn);
-          fn.dispose();
+        const handles: QuickJSHandle[] = [evaluated.value];
+        try {
+          const host = vm.newObject();
+          handles.push(host);
+          for (const [key, [fnName, work]] of Object.entries(group.host ?? {})) {
+            const fn = newSyncHostFunction(vm, fnName, work);
+            handles.push(fn);
+            vm.defineProp(host, key, { value: fn, enumerable: true });
+          }
+          const answer = vm.callFunction(evaluated.value, vm.undefined, host, sharedHandle, primordialsHandle);
+          return answer.error ? { error: answer.error } : answer.value;
+        } finally {
+          for (const handle of handles) handle.dispose();
         }
-        const pair = vm.newArray();
-        vm.setProp(pair, 0, evaluated.value);
-        vm.setProp(pair, 1, host);
-        evaluated.value.dispose();
-        host.dispose();
-        return pair;
       });
       vm.setProp(vm.global, '__host_lazy', load);
       load.dispose();

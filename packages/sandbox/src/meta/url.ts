@@ -1,5 +1,5 @@
 import * as nodeUrl from 'node:url';
-import { HOST_ERRORS_SHIM, HostCallError, newSyncHostFunction } from './host-sync';
+import { HOST_ERRORS_SHIM, HostCallError } from './host-sync';
 import type { LazyGroup } from './lazy';
 
 /** A URL longer than this is refused (Node has no such limit; an app never needs one this long). */
@@ -56,13 +56,13 @@ export const urlGlobals: LazyGroup = {
   name: 'url',
   globals: ['URL', 'URLSearchParams'],
   modules: ['url'],
-  host: (vm) => ({
-    parse: newSyncHostFunction(vm, 'URL', (args) => {
+  host: {
+    parse: ['URL', (args) => {
       const input = args.string(0, MAX_URL_CHARS);
       const base = args.optionalString(1, MAX_URL_CHARS);
       return partsOf(base === undefined ? new URL(input) : new URL(input, base));
-    }),
-    canParse: newSyncHostFunction(vm, 'URL.canParse', (args) => {
+    }],
+    canParse: ['URL.canParse', (args) => {
       const input = args.string(0, MAX_URL_CHARS);
       const base = args.optionalString(1, MAX_URL_CHARS);
       try {
@@ -72,19 +72,19 @@ export const urlGlobals: LazyGroup = {
       } catch {
         return false;
       }
-    }),
-    set: newSyncHostFunction(vm, 'URL', (args) => {
+    }],
+    set: ['URL', (args) => {
       const url = new URL(args.string(0, MAX_URL_CHARS));
       const key = args.string(1);
       if (!SETTABLE.has(key)) throw new HostCallError('TypeError', `URL: ${key} cannot be set`);
       (url as unknown as Record<string, string>)[key] = args.string(2, MAX_URL_CHARS);
       return partsOf(url);
-    }),
-    query: newSyncHostFunction(vm, 'URLSearchParams', (args) => {
+    }],
+    query: ['URLSearchParams', (args) => {
       return JSON.stringify([...new URLSearchParams(args.string(0, MAX_URL_CHARS))]);
-    }),
-    legacy: newSyncHostFunction(vm, 'url', (args) => legacy(args.string(0), args)),
-  }),
+    }],
+    legacy: ['url', (args) => legacy(args.string(0), args)],
+  },
   source: String.raw`
     (function (host, shared, primordials) {
       const hostParse = host.parse, hostCanParse = host.canParse;

@@ -1,5 +1,5 @@
 import * as zlib from 'node:zlib';
-import { HOST_ERRORS_SHIM, HostCallError, MAX_HOST_OUTPUT_BYTES, newSyncHostFunction } from './host-sync';
+import { HOST_ERRORS_SHIM, HostCallError, MAX_HOST_OUTPUT_BYTES } from './host-sync';
 import type { LazyGroup } from './lazy';
 
 const METHODS = {
@@ -20,8 +20,8 @@ export const zlibModule: LazyGroup = {
   name: 'zlib',
   requires: ['crypto'],
   modules: ['zlib'],
-  host: (vm) => ({
-    zlib: newSyncHostFunction(vm, 'zlib', (args) => {
+  host: {
+    zlib: ['zlib', (args) => {
       const method = args.string(0, 40);
       if (!Object.prototype.hasOwnProperty.call(METHODS, method)) throw new HostCallError('TypeError', `zlib: unknown method ${method}`);
       const input = args.bytes(1);
@@ -29,8 +29,8 @@ export const zlibModule: LazyGroup = {
       const maxOutputLength = args.type(3) === 'number' ? args.integer(3, 1, MAX_HOST_OUTPUT_BYTES) : MAX_HOST_OUTPUT_BYTES;
       const options = method.startsWith('brotli') ? { maxOutputLength } : { maxOutputLength, ...(level === undefined ? {} : { level }) };
       return new Uint8Array(METHODS[method as Method](input, options));
-    }),
-  }),
+    }],
+  },
   source: String.raw`
     (function (host, shared, primordials) {
       const hostZlib = host.zlib;
