@@ -1,5 +1,5 @@
 import type { AppCapability, AppLogEntry, PluginEvent, ScheduledFunction } from '@sluice/core';
-import { SandboxLimitError, resolveLimits, type SandboxLimits } from './limits';
+import { SandboxLimitError, overranTimeLimit, resolveLimits, type SandboxLimits } from './limits';
 import type { AppAttachmentFile, JobRequest, MetaContext } from './meta';
 import { getQuickJS } from './quickjs';
 import { AppError, Realm, type EntryPoint } from './realm';
@@ -58,6 +58,9 @@ class QuickJsAppVm implements AppVm {
   /** Calls into one VM run one at a time (a batch's events still run concurrently inside it). */
   private queue: Promise<unknown> = Promise.resolve();
   readonly capabilities: AppCapability[];
+  /** See guardedNow: set when a call overran its time limit by far. */
+  private suspendedUntil = 0;
+  private suspension = '';
 
   constructor(
     private module: Awaited<ReturnType<typeof getQuickJS>>,
@@ -98,9 +101,16 @@ class QuickJsAppVm implements AppVm {
     return run;
   }
 
-  /** Runs `work`; on a limit the realm is thrown away so the next call starts clean. */
+  /**
+   * Runs `work`; on a limit the realm is thrown away so the next call starts clean. A call that
+   * overran its time limit by far suspends the instance for limits.overrunSuspendMs: meanwhile
+   * calls fail at once with a RetryError-like AppError (destinations retry later; processEvent
+   * errors follow the instance's setting), so a hostile app cannot block its worker call after call.
+   */
   private async guardedNow<T>(work: (realm: Realm) => Promise<T>): Promise<T> {
+    if (Date.now() < this.suspendedUntil) throw new AppError(this.suspension, true);
     const realm = await this.live();
+    const started = Date.now();
     try {
       return await work(realm);
     } catch (error) {
@@ -109,6 +119,12 @@ class QuickJsAppVm implements AppVm {
         realm.dispose();
         if (this.realm === realm) this.realm = undefined;
         this.setupDone = false;
+        const elapsed = Date.now() - started;
+        if (overranTimeLimit(error, elapsed) && this.limits.overrunSuspendMs > 0) {
+          this.suspendedUntil = Date.now() + this.limits.overrunSuspendMs;
+          this.suspension = `${this.options.name} is suspended until ${new Date(this.suspendedUntil).toISOString()}: a call took ${elapsed} ms against its ${error.timeLimitMs} ms time limit`;
+          this.log('error', this.suspension);
+        }
       }
       throw error;
     }
@@ -184,7 +200,7 @@ class QuickJsAppVm implements AppVm {
       // A call that overran its time limit by far (QuickJS checks its interrupt only between
       // bytecodes: an app catching stack overflows in a loop builds error after error unchecked)
       // would block the worker that long again for every slice: no search then.
-      if (started !== undefined && Date.now() - started > 2 * this.limits.callTimeoutMs + 100) search.limitHitsLeft = 0;
+      if (started !== undefined && overranTimeLimit(error, Date.now() - started)) search.limitHitsLeft = 0;
       if (end - start === 1 || search.limitHitsLeft <= 0) return fail(error.message);
       const middle = start + Math.ceil((end - start) / 2);
       await this.runSlice(events, start, middle, outcomes, search);

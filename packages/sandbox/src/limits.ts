@@ -9,6 +9,11 @@ export interface SandboxLimits {
   memoryBytes: number;
   /** Interpreter stack of one app instance's runtime. */
   stackBytes: number;
+  /**
+   * How long an instance stays suspended after a call overran its time limit by far (QuickJS
+   * could not stop it in time): its calls then fail at once instead of blocking the worker again.
+   */
+  overrunSuspendMs: number;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = {
@@ -18,6 +23,7 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   // QuickJS's C stack lives on the host's (V8's) stack: a larger limit lets deep recursion
   // overflow the host first (a RangeError out of the wasm call), so stay well below ~1 MiB.
   stackBytes: 256 * 1024,
+  overrunSuspendMs: 60_000,
 };
 
 export function resolveLimits(limits?: Partial<SandboxLimits>): SandboxLimits {
@@ -43,13 +49,21 @@ export type LimitKind = 'time' | 'memory' | 'stack';
 /** A call stopped by a sandbox limit: the VM's state can no longer be trusted and is recreated. */
 export class SandboxLimitError extends Error {
   override name = 'SandboxLimitError';
+  /** The time limit of the call that failed (whatever limit it hit). */
+  readonly timeLimitMs: number;
   constructor(
     readonly kind: LimitKind,
     readonly call: string,
     limits: SandboxLimits,
   ) {
     super(`${call} exceeded the ${describeLimit(kind, limits)} limit`);
+    this.timeLimitMs = limits.callTimeoutMs;
   }
+}
+
+/** Whether a call that hit a limit after `elapsedMs` ran far past its time limit (see overrunSuspendMs). */
+export function overranTimeLimit(error: SandboxLimitError, elapsedMs: number): boolean {
+  return elapsedMs > 2 * error.timeLimitMs + 100;
 }
 
 function describeLimit(kind: LimitKind, limits: SandboxLimits): string {

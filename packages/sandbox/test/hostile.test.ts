@@ -145,10 +145,17 @@ describe('CPU: endless code stops at the time limit', () => {
   });
 
   it('does not search a batch for the culprit after a call overran its time limit by far: one overrun, not one per slice', async () => {
-    const { vm, logs } = await hostile(`export function processEvent(e) { ${FINE} if (e.event === 'recurse') { function f() { try { f() } catch (x) { f() } } f() } return e }`, { callTimeoutMs: 100, stackBytes: 32 * 1024 });
+    const { vm, logs } = await hostile(`export function processEvent(e) { ${FINE} if (e.event === 'recurse') { function f() { try { f() } catch (x) { f() } } f() } return e }\nexport function onEvent() {}`, { callTimeoutMs: 100, stackBytes: 32 * 1024, overrunSuspendMs: 1500 });
     const outcomes = await vm.processEventBatch([event('a'), event('recurse'), event('b'), event('c')]);
     expect(outcomes.every((outcome) => outcome.status === 'error' && outcome.error.includes('100 ms time limit'))).toBe(true);
     expect(logs.filter((line) => line.message.includes('exceeded the 100 ms time limit'))).toHaveLength(1);
+    // …and the instance is suspended: its calls fail at once (no second overrun), then it comes back.
+    expect(logs.some((line) => /is suspended until .*: a call took \d+ ms against its 100 ms time limit/.test(line.message))).toBe(true);
+    const [suspended, ms] = await timed(() => one(vm, 'recurse'));
+    expect(suspended).toMatchObject({ status: 'error', error: expect.stringContaining('is suspended until') });
+    expect(ms).toBeLessThan(100);
+    expect(await vm.onEvent(event('a'))).toMatchObject({ ok: false, retry: true });
+    await new Promise((resolve) => setTimeout(resolve, 1600));
     await expectFine(vm);
   });
 });
