@@ -73,8 +73,6 @@ export class HostChannel {
   private notified = false;
   private settled: Settled[] = [];
   private wake: (() => void) | undefined;
-  /** Requests started and not settled yet. */
-  inFlight = 0;
 
   constructor(
     vm: QuickJSContext,
@@ -85,10 +83,6 @@ export class HostChannel {
     });
     vm.setProp(vm.global, '__host_notify', notify);
     notify.dispose();
-  }
-
-  get hasSettled(): boolean {
-    return this.settled.length > 0;
   }
 
   /** Starts what the VM queued since the last take; `take` crosses into the VM once. */
@@ -112,7 +106,6 @@ export class HostChannel {
 
   private start(id: number, op: string, payload: string): void {
     const handler = this.handlers.get(op);
-    this.inFlight += 1;
     let work: Promise<string | undefined>;
     try {
       work = handler ? handler(payload) : Promise.reject(new Error(`no host function "${op}"`));
@@ -126,7 +119,6 @@ export class HostChannel {
   }
 
   private settle(result: Settled): void {
-    this.inFlight -= 1;
     this.settled.push(result);
     const wake = this.wake;
     this.wake = undefined;
