@@ -6,6 +6,12 @@ import { admin, install, storedEvents } from './helpers/api';
 import { startCluster, type Cluster } from './helpers/cluster';
 import { PROJECT_TOKEN, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
+/** One sample's value in a Prometheus text exposition (0 when absent). */
+function metricValue(text: string, sample: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
+
 function event(name: string, properties: Record<string, unknown> = {}) {
   return { event: name, distinct_id: 'compat-user', uuid: randomUUID(), properties };
 }
@@ -126,6 +132,31 @@ describe('intake compatibility with what PostHog clients send (sluice start)', (
     expect(deep).toMatchObject({ status: 400, body: { error: 'too_deep' } });
     const unsupported = await send(sluice.url, '/capture', { body: 'x', headers: { 'content-encoding': 'br' } });
     expect(unsupported).toMatchObject({ status: 415, body: { error: 'unsupported_encoding' } });
+    // Past 128 KiB a body is checked on a thread: its refusals are the same.
+    const largeDeep = { api_key: PROJECT_TOKEN, batch: [...Array.from({ length: 600 }, () => event('padding', { text: 'x'.repeat(300) })), event('deep', tooDeep)] };
+    expect(await send(sluice.url, '/batch', { body: JSON.stringify(largeDeep) })).toMatchObject({ status: 400, body: { error: 'too_deep' } });
+    const largeNameless = { api_key: PROJECT_TOKEN, batch: [...largeDeep.batch.slice(0, 600), { distinct_id: 'u' }] };
+    expect(await send(sluice.url, '/batch', { body: JSON.stringify(largeNameless) })).toMatchObject({ status: 400, body: { error: 'missing_event_name' } });
+  });
+
+  it('stores every event of a large body (checked on a thread), with its ip and skew-corrected timestamps', async () => {
+    const sentAt = new Date(Date.now() + 3_600_000).toISOString(); // the client's clock is an hour ahead
+    const events = Array.from({ length: 800 }, (_, i) => ({ ...event(`large-${i}`, { text: 'é😀'.repeat(100) }), timestamp: sentAt }));
+    const body = JSON.stringify({ api_key: PROJECT_TOKEN, sent_at: sentAt, batch: events });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(128 * 1024);
+    const onThreads = async () => metricValue(await (await fetch(`${sluice.url}/metrics`)).text(), 'sluice_intake_body_checks_total{where="thread"}');
+    const before = await onThreads();
+    const answer = await send(sluice.url, '/batch', { body, headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(answer).toMatchObject({ status: 200, body: { status: 1 } });
+    expect(await onThreads()).toBe(before + 1);
+    const stored = await storedByUuid(sluice.url, events.map((e) => e.uuid));
+    expect(stored.map((e) => e.event)).toEqual(events.map((e) => e.event));
+    for (const e of stored) {
+      expect(e.ip).toBe('203.0.113.9');
+      expect(e.properties.text).toBe('é😀'.repeat(100));
+      // timestamp == sent_at: the event happened "now" by the intake's clock, not an hour ahead.
+      expect(Math.abs(Date.parse(e.timestamp) - Date.now())).toBeLessThan(60_000);
+    }
   });
 });
 

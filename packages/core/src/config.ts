@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { ProcessEventErrors } from './outcomes';
 
 /**
@@ -32,6 +33,8 @@ export interface SluiceConfig {
   backpressureWaitingJobs: number;
   /** Proxies whose X-Forwarded-For is believed (fastify's trustProxy: addresses/CIDRs, a hop count, or true). */
   trustedProxies: boolean | number | string[];
+  /** Threads that decode and check large capture bodies beside the intake's event loop (0: all on the event loop). */
+  intakeCheckThreads: number;
   /** Group commit: how long intake gathers concurrent requests of a project into one job. */
   batchWindowMs: number;
   batchMaxEvents: number;
@@ -160,6 +163,8 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     rateLimitBurst: readInt(env, 'SLUICE_RATE_LIMIT_BURST', 0, 0, 100_000_000),
     backpressureWaitingJobs: readInt(env, 'SLUICE_BACKPRESSURE_WAITING_JOBS', 5_000, 0, 10_000_000),
     trustedProxies: readTrustedProxies(env),
+    // One thread per core the event loop leaves free, up to 4 (beyond that, run more intakes).
+    intakeCheckThreads: readInt(env, 'SLUICE_INTAKE_CHECK_THREADS', Math.min(4, Math.max(1, availableParallelism() - 1)), 0, 64),
     batchWindowMs: readInt(env, 'SLUICE_BATCH_WINDOW_MS', 0, 0, 10_000),
     batchMaxEvents: readInt(env, 'SLUICE_BATCH_MAX_EVENTS', 500, 1, 100_000),
     workerConcurrency: readInt(env, 'SLUICE_WORKER_CONCURRENCY', 4, 1, 1000),

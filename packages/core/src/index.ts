@@ -5,6 +5,7 @@ export * from './route';
 export * from './config';
 export * from './logger';
 export * from './normalize';
+export * from './ingested';
 export * from './tokens';
 export * from './pipeline';
 export * from './outcomes';

@@ -1,4 +1,4 @@
-import { uuidv7 } from 'uuidv7';
+import { UUID, uuidv7 } from 'uuidv7';
 import type { PluginEvent } from './event';
 
 /** A request the intake refuses; `code` and `message` become the JSON error body. */
@@ -34,10 +34,10 @@ function tokenOf(value: unknown): string | undefined {
 }
 
 /**
- * Reads the body shapes PostHog clients send: a single event, an array of events, or
- * `{api_key, batch: [...]}`. The token comes from the body, the first event, or `?token=`.
+ * The events of a capture body and the envelope around them: a single event (its own envelope),
+ * an array of events (no envelope), or `{api_key, batch: [...]}`.
  */
-export function parseCaptureBody(body: unknown, queryToken?: string): ParsedCapture {
+export function captureEnvelope(body: unknown): { events: RawEvent[]; envelope: Record<string, unknown> } {
   let events: unknown[];
   let envelope: Record<string, unknown> = {};
   if (Array.isArray(body)) {
@@ -57,11 +57,20 @@ export function parseCaptureBody(body: unknown, queryToken?: string): ParsedCapt
   events.forEach((event, index) => {
     if (!isRecord(event)) throw new CaptureError('invalid_event', `event ${index} is not a JSON object`);
   });
+  return { events: events as RawEvent[], envelope };
+}
+
+/**
+ * Reads the body shapes PostHog clients send (captureEnvelope). The token comes from the body,
+ * the first event, or `?token=`.
+ */
+export function parseCaptureBody(body: unknown, queryToken?: string): ParsedCapture {
+  const { events, envelope } = captureEnvelope(body);
   const token = tokenOf(envelope) ?? tokenOf(events[0]) ?? (queryToken || undefined);
   if (!token) {
     throw new CaptureError('missing_token', 'no project token: send it as "api_key" (or "token") in the body', 401);
   }
-  return { token, events: events as RawEvent[], sentAt: envelope.sent_at };
+  return { token, events, sentAt: envelope.sent_at };
 }
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -138,6 +147,31 @@ function mergePersonUpdates(raw: RawEvent, properties: Record<string, unknown>):
   }
 }
 
+/**
+ * Random bits for the uuids a request's events are given when they have none: event `index` gets
+ * the v7 uuid of (the request's time, seed + index). Drawn once at intake and kept with the
+ * request, so normalizing the request again (a retried job) gives every event the same uuid, and
+ * the store's uuid key still catches a duplicate.
+ */
+export type UuidSeed = [randA: number, randBHi: number, randBLo: number];
+
+/**
+ * Random words drawn a few thousand at a time: one getRandomValues call per request cost the
+ * intake about 5% of its time.
+ */
+const seedWords = new Uint32Array(3 * 1024);
+let nextSeedWord = seedWords.length;
+
+export function newUuidSeed(): UuidSeed {
+  if (nextSeedWord === seedWords.length) {
+    crypto.getRandomValues(seedWords);
+    nextSeedWord = 0;
+  }
+  const at = nextSeedWord;
+  nextSeedWord += 3;
+  return [seedWords[at]! & 0xfff, seedWords[at + 1]! & 0x3fffffff, seedWords[at + 2]!];
+}
+
 export interface NormalizeContext {
   projectId: string;
   /** The client's address; null when unknown or when the project does not store IPs. */
@@ -146,6 +180,31 @@ export interface NormalizeContext {
   anonymizeIp?: boolean;
   now: Date;
   sentAt: unknown;
+  /** Without it, an event with no valid uuid gets a fresh random one. */
+  uuidSeed?: UuidSeed;
+}
+
+function distinctIdOf(raw: RawEvent, properties: Record<string, unknown>): unknown {
+  return raw.distinct_id ?? raw.$distinct_id ?? properties.distinct_id ?? properties.$distinct_id;
+}
+
+/**
+ * What makes an event acceptable: a name, properties that are an object, a distinct_id. The
+ * intake checks every event of a request with this before acknowledging it; normalization
+ * (eventNormalizer) may then happen later, in the first worker, and cannot fail.
+ */
+export function checkRawEvent(raw: RawEvent, index: number): void {
+  if (typeof raw.event !== 'string' || raw.event === '') {
+    throw new CaptureError('missing_event_name', `event ${index} has no "event" name`);
+  }
+  const given = raw.properties;
+  if (given !== undefined && given !== null && !isRecord(given)) {
+    throw new CaptureError('invalid_properties', `event ${index}: "properties" must be a JSON object`);
+  }
+  const distinctId = distinctIdOf(raw, given ?? {});
+  if ((typeof distinctId !== 'string' && typeof distinctId !== 'number') || distinctId === '') {
+    throw new CaptureError('missing_distinct_id', `event ${index} has no "distinct_id"`);
+  }
 }
 
 /**
@@ -154,21 +213,15 @@ export interface NormalizeContext {
  */
 export function eventNormalizer(context: NormalizeContext): (raw: RawEvent, index: number) => PluginEvent {
   const nowIso = context.now.toISOString();
+  const nowMs = context.now.getTime();
   const requestSentAt = parseDate(context.sentAt);
   const requestSentAtIso = requestSentAt ? requestSentAt.toISOString() : null;
+  const seed = context.uuidSeed;
+  const freshUuid = seed ? (index: number) => UUID.fromFieldsV7(nowMs, seed[0], seed[1], (seed[2] + index) >>> 0).toString() : () => uuidv7();
   return (raw, index) => {
-    if (typeof raw.event !== 'string' || raw.event === '') {
-      throw new CaptureError('missing_event_name', `event ${index} has no "event" name`);
-    }
-    const given = raw.properties;
-    if (given !== undefined && given !== null && !isRecord(given)) {
-      throw new CaptureError('invalid_properties', `event ${index}: "properties" must be a JSON object`);
-    }
-    const properties: Record<string, unknown> = given ?? {};
-    const distinctId = raw.distinct_id ?? raw.$distinct_id ?? properties.distinct_id ?? properties.$distinct_id;
-    if ((typeof distinctId !== 'string' && typeof distinctId !== 'number') || distinctId === '') {
-      throw new CaptureError('missing_distinct_id', `event ${index} has no "distinct_id"`);
-    }
+    checkRawEvent(raw, index);
+    const properties = (raw.properties ?? {}) as Record<string, unknown>;
+    const distinctId = distinctIdOf(raw, properties) as string | number;
     const hasOwnSentAt = raw.sent_at !== undefined && raw.sent_at !== null;
     const ownSentAt = hasOwnSentAt ? parseDate(raw.sent_at) : undefined;
     // The event's own sent_at when it has one, else the request's (parsed once, above).
@@ -188,7 +241,7 @@ export function eventNormalizer(context: NormalizeContext): (raw: RawEvent, inde
     if ('token' in raw) raw.token = undefined;
     if ('offset' in raw) raw.offset = undefined;
     const event = raw as RawEvent & PluginEvent;
-    event.uuid = typeof raw.uuid === 'string' && UUID_PATTERN.test(raw.uuid) ? raw.uuid.toLowerCase() : uuidv7();
+    event.uuid = typeof raw.uuid === 'string' && UUID_PATTERN.test(raw.uuid) ? raw.uuid.toLowerCase() : freshUuid(index);
     event.distinct_id = String(distinctId);
     event.properties = properties;
     event.timestamp = timestamp.toISOString();

@@ -23,6 +23,13 @@ export class SluiceMetrics {
     registers: [this.registry],
   });
 
+  readonly intakeBodyChecks = new Counter({
+    name: 'sluice_intake_body_checks_total',
+    help: 'Capture bodies decoded and checked, by where (thread = a body-check thread, event_loop = inline).',
+    labelNames: ['where'],
+    registers: [this.registry],
+  });
+
   readonly captureRequests = new Counter({
     name: 'sluice_capture_requests_total',
     help: 'Capture requests by route and HTTP status.',

@@ -1,17 +1,26 @@
-import type { DeliveryFunction, PluginEvent, Route, ScheduledFunction } from '@sluice/core';
+import { ingestedEvents, type DeliveryFunction, type IngestedRequest, type IngestedRequestText, type PluginEvent, type Route, type ScheduledFunction } from '@sluice/core';
 import { SerializedData } from './producer';
 
 /**
  * A batch of one project's events on its way through the stage chain and into the store.
  * `route[hop]` is the stage the job is waiting for; `hop === route.length` means the store.
+ * The intake's jobs (hop 0) hold the accepted requests as received; every later hop, normalized
+ * events. A consumer reads either through pipelineEvents.
  */
-export interface PipelineJob {
+export type PipelineJob = PipelineJobHead & ({ events: PluginEvent[] } | { requests: IngestedRequest[] });
+
+export interface PipelineJobHead {
   /** Unique per intake batch; with the hop it makes a forwarded job's id, so a retried hop does not enqueue twice. */
   batchId: string;
   projectId: string;
   route: Route;
   hop: number;
-  events: PluginEvent[];
+}
+
+/** A job's events, normalized: the intake's requests are normalized here, by the first hop's consumer. */
+export function pipelineEvents(job: PipelineJob): PluginEvent[] {
+  if ('events' in job) return job.events;
+  return job.requests.flatMap((request) => ingestedEvents(job.projectId, request));
 }
 
 /**
@@ -47,27 +56,26 @@ export interface ScheduleJob {
 }
 
 /**
- * A PipelineJob whose events come already serialized: each list is the JSON of some of its
- * events (`[{…},{…}]`, JSON.stringify of an array of one or more). The bytes are exactly
- * `JSON.stringify({ ...head, events })`, so consumers read the job as any other. They are
- * written into `spare` when it is large enough (the intake reuses its job buffers), otherwise
+ * The intake's PipelineJob, written from the JSON text of its requests (ingestedRequestText)
+ * without serializing anything again: the bytes are exactly those of `{...head, requests}`. They
+ * are written into `spare` when it is large enough (the intake reuses its job buffers), otherwise
  * into a new buffer; `backing` is the whole buffer written into, for reuse once the job is added.
  */
-export function serializedPipelineJob(head: Omit<PipelineJob, 'events'>, eventLists: readonly string[], spare?: Buffer): SerializedData & { backing: Buffer } {
+export function serializedPipelineJob(head: PipelineJobHead, requests: readonly IngestedRequestText[], spare?: Buffer): SerializedData & { backing: Buffer } {
   const { batchId, projectId, route, hop } = head;
-  const opening = `${JSON.stringify({ batchId, projectId, route, hop }).slice(0, -1)},"events":`;
-  // UTF-8 takes at most 3 bytes per UTF-16 unit.
-  let bound = (opening.length + 1) * 3;
-  for (const list of eventLists) bound += list.length * 3;
+  const opening = `${JSON.stringify({ batchId, projectId, route, hop }).slice(0, -1)},"requests":[`;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit; 2 more per request for its '}' and comma.
+  let bound = (opening.length + 2) * 3;
+  for (const request of requests) bound += request.head.length * 3 + (typeof request.body === 'string' ? request.body.length * 3 : request.body.length) + 2;
   const backing = spare && spare.length >= bound ? spare : Buffer.allocUnsafeSlow(Math.max(bound, MIN_JOB_BUFFER));
   let at = backing.write(opening, 0);
-  eventLists.forEach((list, index) => {
-    // Each list after the first goes over its predecessor's ']', and its own '[' becomes a comma.
-    if (index > 0) at -= 1;
-    const start = at;
-    at += backing.write(list, at);
-    if (index > 0) backing[start] = 0x2c;
+  requests.forEach((request, index) => {
+    if (index > 0) backing[at++] = 0x2c; // ,
+    at += backing.write(request.head, at);
+    at += typeof request.body === 'string' ? backing.write(request.body, at) : request.body.copy(backing, at);
+    backing[at++] = 0x7d; // }
   });
+  backing[at++] = 0x5d; // ]
   backing[at++] = 0x7d; // }
   return Object.assign(new SerializedData(backing.subarray(0, at)), { backing });
 }

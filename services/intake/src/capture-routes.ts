@@ -1,11 +1,10 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CaptureError, eventNormalizer, parseCaptureBody, type PipelineCache, type Project } from '@sluice/core';
+import { CaptureError, ingestedRequestText, newUuidSeed, type IngestedRequestText, type PipelineCache, type Project } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
 import { entryQueue } from '@sluice/queues';
 import type { Backpressure } from './backpressure';
-import { decodeCaptureBody } from './decode-body';
-import { engageBody } from './engage';
+import type { CaptureChecker } from './capture-checker';
 import { flagsRoutes } from './flags-routes';
 import type { GroupCommitter } from './group-commit';
 import type { RateLimiter } from './rate-limit';
@@ -13,13 +12,15 @@ import type { RateLimiter } from './rate-limit';
 export const CAPTURE_PATHS = ['/capture', '/batch', '/e', '/i/v0/e', '/track', '/engage'];
 
 export interface CaptureDeps {
-  /** Takes each request's events as the JSON of their list (`[{…},{…}]`). */
-  committer: GroupCommitter<string>;
+  /** Takes each accepted request as the JSON text of an IngestedRequest. */
+  committer: GroupCommitter<IngestedRequestText>;
   projectByToken: (token: string) => Promise<Project | null>;
   pipelines: PipelineCache;
   metrics: SluiceMetrics;
   rateLimiter: RateLimiter;
   backpressure: Backpressure;
+  /** Decodes and checks bodies, large ones on threads of their own. */
+  checker: CaptureChecker;
   maxBodyBytes: number;
   maxDecodedBytes: number;
   maxEventsPerRequest: number;
@@ -40,55 +41,55 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
   // Capture bodies are decoded by hand whatever their Content-Type (see decodeCaptureBody).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_request, body, done) => done(null, body));
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, next) => {
     deps.metrics.captureRequests.inc({ route: request.routeOptions.url ?? request.url, status: String(reply.statusCode) });
+    next();
   });
   await app.register(flagsRoutes);
 
   /**
-   * Everything before the queue write: decoding, checks, normalization, serialization. A function
-   * of its own so that the parsed body and the events are garbage as soon as their bytes exist:
-   * a request then waits for its batch's Redis write holding only those bytes. (Held across that
-   * wait, every in-flight request's objects survived young-generation collections, were promoted,
-   * and made the old generation collect several times a second.)
+   * Everything before the queue write: the body's checks (checkCapture, on a thread for large
+   * bodies), the project, its limits. Events are checked, so a request is refused or accepted
+   * whole, but normalized later, by the first hop's consumer (IngestedRequest): the job holds the
+   * body's own text, and no parsed body outlives its check.
    */
-  async function accept(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean): Promise<{ projectId: string; events: number; json: string }> {
+  async function accept(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean): Promise<{ projectId: string; events: number; text: IngestedRequestText }> {
     const { query } = request;
-    let body = await decodeCaptureBody({
+    const checked = await deps.checker.check({
       body: request.body as Buffer | undefined,
       contentEncoding: request.headers['content-encoding'],
       compression: query.compression,
       queryData: query.data,
+      queryToken: query.token || query.api_key,
+      engage,
       maxDecodedBytes: deps.maxDecodedBytes,
+      maxEventsPerRequest: deps.maxEventsPerRequest,
     });
-    if (engage) body = engageBody(body);
-    const parsed = parseCaptureBody(body, query.token || query.api_key);
-    if (parsed.events.length > deps.maxEventsPerRequest) {
-      throw new CaptureError('too_many_events', `the request holds ${parsed.events.length} events; at most ${deps.maxEventsPerRequest} are accepted per request`, 413);
-    }
-    const project = await deps.projectByToken(parsed.token);
+    const project = await deps.projectByToken(checked.token);
     if (!project) throw new CaptureError('invalid_token', 'the project token is not valid', 401);
-    const ip = project.anonymizeIps ? null : (request.ip ?? null);
-    const normalize = eventNormalizer({ projectId: project.id, ip, anonymizeIp: project.anonymizeIps, now: new Date(), sentAt: parsed.sentAt });
-    const events = parsed.events.map(normalize);
+    const { events } = checked;
     const queue = entryQueue(await deps.pipelines.route(project.id));
     if (await deps.backpressure.isOver(queue)) {
-      deps.metrics.intakeRefused.inc({ project: project.id, reason: 'backpressure' }, events.length);
+      deps.metrics.intakeRefused.inc({ project: project.id, reason: 'backpressure' }, events);
       throw new CaptureError('overloaded', 'the pipeline is behind; retry shortly', 503, 1);
     }
-    const waitMs = await deps.rateLimiter.take(project.id, events.length);
+    const waitMs = await deps.rateLimiter.take(project.id, events);
     if (waitMs > 0) {
-      deps.metrics.intakeRefused.inc({ project: project.id, reason: 'rate_limit' }, events.length);
+      deps.metrics.intakeRefused.inc({ project: project.id, reason: 'rate_limit' }, events);
       throw new CaptureError('rate_limited', `project "${project.id}" is over its rate limit`, 429, Math.ceil(waitMs / 1000));
     }
-    // Serialized once, here: the batch's job is put together from this text, not stringified
-    // again (serializedPipelineJob).
-    return { projectId: project.id, events: events.length, json: JSON.stringify(events) };
+    const context = {
+      ip: project.anonymizeIps ? null : (request.ip ?? null),
+      anonymizeIp: project.anonymizeIps,
+      now: Date.now(),
+      uuidSeed: newUuidSeed(),
+    };
+    return { projectId: project.id, events, text: ingestedRequestText(context, checked.json) };
   }
 
   async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean) {
     const accepted = await accept(request, engage);
-    await deps.committer.submit(accepted.projectId, accepted.json, accepted.events);
+    await deps.committer.submit(accepted.projectId, accepted.text, accepted.events);
     deps.metrics.eventsReceived.inc({ project: accepted.projectId }, accepted.events);
     return { status: 1 };
   }

@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { promisify } from 'node:util';
-import { gunzip, inflate } from 'node:zlib';
+import { gunzip, inflate as inflateCallback } from 'node:zlib';
 import LZString from 'lz-string';
 import { CaptureError, MAX_EVENT_DEPTH, nestsDeeperThan } from '@sluice/core';
 
@@ -7,7 +8,7 @@ import { CaptureError, MAX_EVENT_DEPTH, nestsDeeperThan } from '@sluice/core';
 const MAX_BODY_DEPTH = MAX_EVENT_DEPTH + 2;
 
 const gunzipAsync = promisify(gunzip);
-const inflateAsync = promisify(inflate);
+const inflateAsync = promisify(inflateCallback);
 
 /** What arrives with a capture request, before any decoding. */
 export interface RawCapture {
@@ -22,7 +23,15 @@ export interface RawCapture {
   maxDecodedBytes: number;
 }
 
-function parseJson(text: string, what: string): unknown {
+/** A decoded body: its JSON text (what the intake queues as it is) and its parsed value. */
+export interface DecodedBody {
+  value: unknown;
+  text: string;
+  /** The text's UTF-8 bytes when they are at hand (a JSON body as sent or inflated): copied into the job instead of encoding the text again. */
+  bytes?: Buffer;
+}
+
+function parseJson(text: string, what: string): DecodedBody {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -33,7 +42,7 @@ function parseJson(text: string, what: string): unknown {
   if (nestsDeeperThan(value, MAX_BODY_DEPTH)) {
     throw new CaptureError('too_deep', `${what} nests deeper than ${MAX_BODY_DEPTH} levels`);
   }
-  return value;
+  return { value, text };
 }
 
 function tooLarge(maxDecodedBytes: number): CaptureError {
@@ -47,7 +56,7 @@ const isGzip = (bytes: Buffer) => bytes.length >= 2 && bytes[0] === 0x1f && byte
  * starts with gzip's magic bytes) and deflate. zlib stops at `maxOutputLength`, so a gzip bomb is
  * refused after inflating at most the limit, never all of it.
  */
-async function decompress(bytes: Buffer, raw: RawCapture): Promise<Buffer> {
+function decompress(bytes: Buffer, raw: RawCapture): Buffer | Promise<Buffer> {
   const encoding = (raw.contentEncoding ?? '').trim().toLowerCase();
   const gzipped = encoding === 'gzip' || encoding === 'x-gzip' || raw.compression === 'gzip-js' || raw.compression === 'gzip' || isGzip(bytes);
   if (!gzipped && encoding !== 'deflate') {
@@ -56,11 +65,15 @@ async function decompress(bytes: Buffer, raw: RawCapture): Promise<Buffer> {
     }
     return bytes;
   }
+  return inflate(bytes, gzipped, raw.maxDecodedBytes);
+}
+
+async function inflate(bytes: Buffer, gzipped: boolean, maxDecodedBytes: number): Promise<Buffer> {
   try {
-    const options = { maxOutputLength: raw.maxDecodedBytes };
+    const options = { maxOutputLength: maxDecodedBytes };
     return gzipped ? await gunzipAsync(bytes, options) : await inflateAsync(bytes, options);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(raw.maxDecodedBytes);
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxDecodedBytes);
     throw new CaptureError('invalid_compression', `the body is not valid ${gzipped ? 'gzip' : 'deflate'} data: ${(error as Error).message}`);
   }
 }
@@ -83,7 +96,7 @@ function looksLikeJson(text: string): boolean {
  * A `data` value as posthog-js and older clients send it: JSON, base64 of JSON (standard or
  * URL-safe alphabet, padding optional), or lz-string's base64 when `compression=lz64`.
  */
-function decodeData(data: string, compression: string | null | undefined, maxDecodedBytes: number): unknown {
+function decodeData(data: string, compression: string | null | undefined, maxDecodedBytes: number): DecodedBody {
   const trimmed = data.trim();
   if (compression === 'lz64') {
     let text: string | null;
@@ -111,15 +124,22 @@ function decodeData(data: string, compression: string | null | undefined, maxDec
  * compression named in the form or the query), a bare base64 body (`compression=base64`), and
  * GET requests carrying `?data=` (beacons, image pixels).
  */
-export async function decodeCaptureBody(raw: RawCapture): Promise<unknown> {
+export async function decodeCaptureBody(raw: RawCapture): Promise<DecodedBody> {
   if (raw.queryData !== undefined && (raw.body === undefined || raw.body.length === 0)) {
     return decodeData(raw.queryData, raw.compression, raw.maxDecodedBytes);
   }
   const bytes = typeof raw.body === 'string' ? Buffer.from(raw.body) : (raw.body ?? Buffer.alloc(0));
   if (bytes.length === 0) throw new CaptureError('empty_body', 'the request body is empty');
-  const text = (await decompress(bytes, raw)).toString('utf8');
+  // (not awaited when there is nothing to inflate: most bodies, and a microtask each)
+  const inflating = decompress(bytes, raw);
+  const decompressed = Buffer.isBuffer(inflating) ? inflating : await inflating;
+  const text = decompressed.toString('utf8');
   if (firstSignificant(text) === '') throw new CaptureError('empty_body', 'the request body is empty');
-  if (looksLikeJson(text)) return parseJson(text, 'the body');
+  if (looksLikeJson(text)) {
+    const decoded = parseJson(text, 'the body');
+    // Invalid UTF-8 was replaced in the text: then only the text says what was accepted.
+    return isUtf8(decompressed) ? { ...decoded, bytes: decompressed } : decoded;
+  }
   const form = new URLSearchParams(text.trim());
   const data = form.get('data');
   if (data === null) {

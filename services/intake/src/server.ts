@@ -4,10 +4,11 @@ import { healthRoutes, type ReadinessCheck, type SluiceMetrics } from '@sluice/m
 import { entryQueue, hopJobId, serializedPipelineJob, type QueueProducer } from '@sluice/queues';
 import type { Redis } from 'ioredis';
 import type { Store } from '@sluice/store';
-import { newId } from '@sluice/core';
+import { newId, type IngestedRequestText } from '@sluice/core';
 import { adminRoutes } from './admin-routes';
 import { Backpressure } from './backpressure';
 import { RateLimiter } from './rate-limit';
+import { CaptureChecker } from './capture-checker';
 import { captureRoutes } from './capture-routes';
 import { errorHandler } from './errors';
 import { GroupCommitter } from './group-commit';
@@ -49,8 +50,15 @@ function trackRequests(app: FastifyInstance) {
     open -= 1;
     if (open === 0) onIdle?.();
   };
-  app.addHook('onRequest', async () => void (open += 1));
-  app.addHook('onResponse', async () => done());
+  // Callback hooks, not async ones: run on every request, they should not cost a promise each.
+  app.addHook('onRequest', (_request, _reply, next) => {
+    open += 1;
+    next();
+  });
+  app.addHook('onResponse', (_request, _reply, next) => {
+    done();
+    next();
+  });
   // (fastify refuses an async onRequestAbort hook without the request argument; the callback form is fine)
   app.addHook('onRequestAbort', (_request, next) => {
     done();
@@ -78,22 +86,23 @@ function trustProxyOption(trusted: boolean | number | string[]) {
 export async function createIntake(options: IntakeOptions): Promise<Intake> {
   const { config, producer, pipelines, store, metrics, logger } = options;
   const spareJobBuffers: Buffer[] = [];
-  const committer = new GroupCommitter<string>({
+  const committer = new GroupCommitter<IngestedRequestText>({
     windowMs: config.batchWindowMs,
     maxEvents: config.batchMaxEvents,
     // The route is fixed here, at intake: later config changes never reorder events in flight.
-    // Each request's events arrive serialized (capture-routes); the job is written from them into
-    // a reused buffer (one allocated per job made the GC run far more often).
-    write: async (projectId, eventLists: string[]) => {
+    // Each request arrives as text (capture-routes); the job is written from it into a reused
+    // buffer (one allocated per job made the GC run far more often).
+    write: async (projectId, requests) => {
       const route = await pipelines.route(projectId);
       const batchId = newId();
-      const job = serializedPipelineJob({ batchId, projectId, route, hop: 0 }, eventLists, spareJobBuffers.pop());
+      const job = serializedPipelineJob({ batchId, projectId, route, hop: 0 }, requests, spareJobBuffers.pop());
       await producer.add(entryQueue(route), job, hopJobId(batchId, 0));
       // Reused only once Redis has the job: until then ioredis may read it again (a resend).
       if (spareJobBuffers.length < MAX_SPARE_JOB_BUFFERS) spareJobBuffers.push(job.backing);
     },
   });
   const tokens = new TokenCache((token) => store.getProjectByToken(token));
+  const checker = new CaptureChecker(config.intakeCheckThreads, logger, (where) => metrics.intakeBodyChecks.inc({ where }));
 
   const app = Fastify({
     logger: false,
@@ -115,6 +124,7 @@ export async function createIntake(options: IntakeOptions): Promise<Intake> {
     metrics,
     rateLimiter: new RateLimiter(options.redis, config.redisPrefix, config.rateLimitEventsPerSecond, config.rateLimitBurst),
     backpressure: new Backpressure(producer, config.backpressureWaitingJobs),
+    checker,
     maxBodyBytes: config.maxBodyBytes,
     maxDecodedBytes: config.maxDecodedBytes,
     maxEventsPerRequest: config.maxEventsPerRequest,
@@ -132,7 +142,7 @@ export async function createIntake(options: IntakeOptions): Promise<Intake> {
       await requests.settled(SHUTDOWN_GRACE_MS);
       app.server.closeAllConnections();
       await closed;
-      await committer.drain();
+      await Promise.all([committer.drain(), checker.close()]);
     },
     clearCaches: () => tokens.clear(),
   };

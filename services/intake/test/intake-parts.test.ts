@@ -7,7 +7,8 @@ import { engageBody } from '../src/engage';
 import { GroupCommitter } from '../src/group-commit';
 
 const MAX = 1024 * 1024;
-const decode = (body: Buffer | string | undefined, extra: Partial<RawCapture> = {}) => decodeCaptureBody({ body, maxDecodedBytes: MAX, ...extra });
+const decodeText = (body: Buffer | string | undefined, extra: Partial<RawCapture> = {}) => decodeCaptureBody({ body, maxDecodedBytes: MAX, ...extra });
+const decode = async (body: Buffer | string | undefined, extra: Partial<RawCapture> = {}) => (await decodeText(body, extra)).value;
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
 describe('decodeCaptureBody', () => {
@@ -30,6 +31,15 @@ describe('decodeCaptureBody', () => {
     expect(await decode(undefined, { queryData: b64(json) })).toEqual(expected);
     expect(await decode(undefined, { queryData: json })).toEqual(expected);
     expect(await decode(`data=${b64(json).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`)).toEqual(expected);
+    // The JSON text itself comes along too: the intake queues it as it is.
+    expect((await decodeText(gzipSync(json), { contentEncoding: 'gzip' })).text).toBe(json);
+    expect((await decodeText(`data=${encodeURIComponent(LZString.compressToBase64(json))}&compression=lz64`)).text).toBe(json);
+    expect((await decodeText(undefined, { queryData: b64(json) })).text).toBe(json);
+    // A JSON body's own bytes come too (copied into the job as they are), unless they are not valid UTF-8.
+    expect((await decodeText(Buffer.from(json))).bytes?.toString('utf8')).toBe(json);
+    const invalid = await decodeText(Buffer.concat([Buffer.from('{"event":"'), Buffer.from([0xff]), Buffer.from('"}')]));
+    expect(invalid.bytes).toBeUndefined();
+    expect(invalid.value).toEqual({ event: '\ufffd' });
   });
 
   it('refuses a gzip bomb with 413 after inflating no more than the limit', async () => {

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { stageLabel } from '@sluice/core';
-import { deliverJobId, deliverQueue, type DeliverJob, type PipelineJob } from '@sluice/queues';
+import { deliverJobId, deliverQueue, pipelineEvents, type DeliverJob, type PipelineJob } from '@sluice/queues';
 import type { RunnerContext } from './context';
 
 /**
@@ -14,9 +14,10 @@ export function storeProcessor({ store, producer, pipelines, metrics }: RunnerCo
     const destinations = await pipelines.destinations(projectId);
     // PostHog lists the apps that will get the event through onEvent/exportEvents as deferred.
     const deferred = destinations.map((destination) => stageLabel(destination.name, destination.id));
+    const normalized = pipelineEvents(job.data);
     const events = deferred.length
-      ? job.data.events.map((event) => ({ ...event, properties: { ...event.properties, $plugins_deferred: deferred } }))
-      : job.data.events;
+      ? normalized.map((event) => ({ ...event, properties: { ...event.properties, $plugins_deferred: deferred } }))
+      : normalized;
     const inserted = await store.insertEvents(projectId, events);
     metrics.eventsStored.inc({ project: projectId }, inserted);
     metrics.duplicatesSkipped.inc({ project: projectId }, events.length - inserted);

@@ -11,7 +11,7 @@ import {
   type StageOutcome,
 } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
-import { STORE_QUEUE, workerSetFor, hopJobId, stageQueue, type PipelineJob, type QueueProducer } from '@sluice/queues';
+import { STORE_QUEUE, workerSetFor, hopJobId, pipelineEvents, stageQueue, type PipelineJob, type PipelineJobHead, type QueueProducer } from '@sluice/queues';
 import { AppSetupError, type AppVm, type AppVmPool } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
 import type { Redis } from 'ioredis';
@@ -50,16 +50,16 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
   const serves = stageFilter(config.stages);
   const workers = workerSetFor(config, options.connection, logger, producer);
 
-  async function runStage(job: PipelineJob): Promise<PluginEvent[]> {
+  async function runStage(job: PipelineJobHead, events: PluginEvent[]): Promise<PluginEvent[]> {
     const stage = job.route[job.hop];
     if (!stage) throw new Error(`job ${job.batchId} has no stage at hop ${job.hop}`);
     try {
       const result = await pool.use(stage.instanceId, async (vm, instance) => {
         const timer = metrics.stageBatchSeconds.startTimer({ app: instance.name });
-        const outcomes = await runBatch(vm, stage.instanceId, job.events);
+        const outcomes = await runBatch(vm, stage.instanceId, events);
         timer();
         const onError = instance.settings?.processEventErrors ?? config.processEventErrors;
-        const survivors = applyStageOutcomes(job.events, outcomes, stageLabel(instance.name, instance.id), onError);
+        const survivors = applyStageOutcomes(events, outcomes, stageLabel(instance.name, instance.id), onError);
         const counts = { processed: 0, dropped: 0, errored: 0 };
         let firstError: string | undefined;
         for (const outcome of outcomes) {
@@ -82,15 +82,15 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
       if (result === null) {
         // The instance was removed after these events were routed: they skip it, as if disabled.
         logger.warn({ instanceId: stage.instanceId, batchId: job.batchId }, 'stage instance no longer exists; passing events through');
-        return job.events;
+        return events;
       }
       return result;
     } catch (error) {
       if (!(error instanceof AppSetupError)) throw error;
       // setupPlugin failed: like a processEvent error, the events go on unmodified.
       logger.warn({ instanceId: stage.instanceId, err: error }, 'setupPlugin failed; events continue unmodified');
-      metrics.stageEvents.inc({ app: error.instance.name, instance: String(stage.instanceId), outcome: 'errored' }, job.events.length);
-      return job.events;
+      metrics.stageEvents.inc({ app: error.instance.name, instance: String(stage.instanceId), outcome: 'errored' }, events.length);
+      return events;
     }
   }
 
@@ -104,11 +104,13 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
   }
 
   async function processJob(job: Job<PipelineJob>): Promise<void> {
-    const survivors = await runStage(job.data);
+    const survivors = await runStage(job.data, pipelineEvents(job.data));
     if (survivors.length === 0) return;
+    const { batchId, projectId, route } = job.data;
     const hop = job.data.hop + 1;
-    const next = job.data.route[hop];
-    await producer.add(next ? stageQueue(next.appId) : STORE_QUEUE, { ...job.data, hop, events: survivors }, hopJobId(job.data.batchId, hop));
+    const next = route[hop];
+    const forwarded: PipelineJob = { batchId, projectId, route, hop, events: survivors };
+    await producer.add(next ? stageQueue(next.appId) : STORE_QUEUE, forwarded, hopJobId(batchId, hop));
   }
 
   async function refresh(): Promise<void> {

@@ -1,0 +1,51 @@
+import { CaptureError, checkRawEvent, parseCaptureBody } from '@sluice/core';
+import { decodeCaptureBody } from './decode-body';
+import { engageBody } from './engage';
+
+/** A capture request's raw parts: all a check needs, and nothing that cannot be posted to a thread. */
+export interface CaptureInput {
+  body: Buffer | undefined;
+  contentEncoding: string | undefined;
+  compression: string | undefined;
+  /** `?data=` of a GET (beacon) request. */
+  queryData: string | undefined;
+  /** `?token=` or `?api_key=`. */
+  queryToken: string | undefined;
+  /** /engage: person updates become `$identify` events. */
+  engage: boolean;
+  maxDecodedBytes: number;
+  maxEventsPerRequest: number;
+}
+
+/** A request that passed every check that needs no project: what the intake queues. */
+export interface CheckedCapture {
+  token: string;
+  events: number;
+  /** The body's JSON text (or its UTF-8 bytes), written into the queue job as it is. */
+  json: string | Buffer;
+}
+
+/**
+ * Decodes a capture body and checks it: JSON, depth, shape, token, event count and every event
+ * (checkRawEvent), so a request is refused whole or accepted whole. Throws CaptureError. Nothing
+ * is normalized here (the first hop's consumer does it): the intake's cost stays close to parsing
+ * the body once.
+ */
+export async function checkCapture(input: CaptureInput): Promise<CheckedCapture> {
+  const decoded = await decodeCaptureBody({
+    body: input.body,
+    contentEncoding: input.contentEncoding,
+    compression: input.compression,
+    queryData: input.queryData,
+    maxDecodedBytes: input.maxDecodedBytes,
+  });
+  const body = input.engage ? engageBody(decoded.value) : decoded.value;
+  const parsed = parseCaptureBody(body, input.queryToken);
+  if (parsed.events.length > input.maxEventsPerRequest) {
+    throw new CaptureError('too_many_events', `the request holds ${parsed.events.length} events; at most ${input.maxEventsPerRequest} are accepted per request`, 413);
+  }
+  parsed.events.forEach(checkRawEvent);
+  // /engage's updates became events above: that body is serialized anew (it is rare and small).
+  const json = input.engage ? JSON.stringify(body) : (decoded.bytes ?? decoded.text);
+  return { token: parsed.token, events: parsed.events.length, json };
+}
