@@ -3,7 +3,8 @@
  * events, one crossing per batch) for three apps — hello-world, a taxonomy-style app doing string
  * work on every property, and an app awaiting meta.cache.get + set per event — each against the
  * same compiled function called directly in V8 with the JSON round trip the sandbox pays (string
- * in, string out; the cache app against the same cache). Then the memory of a warm instance.
+ * in, string out; the cache app against the same cache) and, for the sync apps, a bare QuickJS
+ * loop (the app-runtime issue's reference point). Then the memory of a warm instance.
  *
  * The machine is shared and noisy: the variants run interleaved in ROUNDS short rounds, and each
  * figure is the median over rounds with its min–max spread. "per CPU-s" divides by the process's
@@ -15,6 +16,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { applyConfigDefaults, compileApp, createAppVm, instanceMemoryBytes, MemoryAppCache, type AppCache, type AppVm } from '@sluice/sandbox';
 import type { PluginEvent } from '@sluice/core';
+import releaseSyncVariant from '@jitl/quickjs-wasmfile-release-sync';
+import { newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten-core';
 import { REDIS_URL, REPO_ROOT } from '../test/helpers/services';
 import { RedisAppCache, clearAppCache } from '../packages/queues/src/app-cache';
 
@@ -52,6 +55,8 @@ type ProcessEvent = (event: PluginEvent, meta: Meta) => PluginEvent | null | Pro
 
 interface BenchApp {
   name: string;
+  /** The compiled bundle (CommonJS), as the sandbox and the baselines run it. */
+  code: string;
   vm: AppVm;
   /** The same compiled code, run in V8. */
   direct: ProcessEvent;
@@ -76,7 +81,7 @@ async function loadApp(name: string, dir: string, config: Record<string, string>
     },
     set: (key: string, value: unknown, ttl?: number) => cache.set(key, JSON.stringify(value), ttl),
   };
-  return { name, vm, direct: exported.processEvent, meta: { config: resolved, global: {}, ...(metaCache && { cache: metaCache }) } };
+  return { name, code: app.code, vm, direct: exported.processEvent, meta: { config: resolved, global: {}, ...(metaCache && { cache: metaCache }) } };
 }
 
 /**
@@ -89,6 +94,43 @@ function directRun(app: BenchApp, batch: PluginEvent[]): () => unknown {
     const events = JSON.parse(JSON.stringify(batch)) as PluginEvent[];
     const results = events.map((event) => app.direct(event, app.meta));
     return results.some((result) => result instanceof Promise) ? Promise.all(results).then(answer) : answer(results as (PluginEvent | null)[]);
+  };
+}
+
+/**
+ * The app-runtime issue's reference point, "a bare QuickJS loop with JSON in and out": the same bundle in a
+ * plain quickjs-emscripten context (same release-sync build the sandbox uses), with none of the
+ * sandbox's work — no limits, no interrupt handler, no meta beyond config and global, no tracking:
+ * per batch the host stringifies the events into one string, the VM parses it, runs every event
+ * and stringifies the outcomes, and the host parses them. Sync apps only (no job pumping).
+ */
+async function bareQuickJsRun(app: BenchApp, batch: PluginEvent[]): Promise<{ run: () => unknown; dispose: () => void }> {
+  const module = await newQuickJSWASMModuleFromVariant(releaseSyncVariant);
+  const vm = module.newContext();
+  const setup = vm.evalCode(`
+    const module = { exports: {} };
+    (function (module, exports, require) { ${app.code}\n })(module, module.exports, () => ({}));
+    const app = module.exports.default || module.exports;
+    const meta = { config: ${JSON.stringify(app.meta.config)}, global: {} };
+    globalThis.run = (json) => JSON.stringify(JSON.parse(json).map((event) => {
+      const result = app.processEvent(event, meta);
+      return result ? { status: 'ok', event: result } : { status: 'dropped' };
+    }));`);
+  vm.unwrapResult(setup).dispose();
+  const run = vm.getProp(vm.global, 'run');
+  return {
+    run: () => {
+      const input = vm.newString(JSON.stringify(batch));
+      const output = vm.unwrapResult(vm.callFunction(run, vm.undefined, input));
+      input.dispose();
+      const outcomes = JSON.parse(vm.getString(output)) as unknown[];
+      output.dispose();
+      return outcomes;
+    },
+    dispose: () => {
+      run.dispose();
+      vm.dispose();
+    },
   };
 }
 
@@ -134,26 +176,37 @@ export async function benchSandbox(): Promise<void> {
     await loadApp('cache get+set', join(REPO_ROOT, 'bench/apps/cache-counter'), {}, cacheBackend.cache),
   ];
   const seconds = SECONDS / ROUNDS;
-  const results = apps.map(() => ({ direct: [] as Rate[], sandbox: [] as Rate[], ratios: [] as number[] }));
+  const results = apps.map(() => ({ direct: [] as Rate[], sandbox: [] as Rate[], ratios: [] as number[], bare: [] as Rate[], bareRatios: [] as number[] }));
+  // The bare loop for the sync apps (the cache app awaits, which a bare loop does not pump).
+  const bareLoops = await Promise.all(apps.map((app) => (app.meta.cache ? undefined : bareQuickJsRun(app, batch))));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [index, app] of apps.entries()) {
       const result = results[index]!;
       const direct = await measure(directRun(app, batch), seconds);
+      const bareLoop = bareLoops[index];
+      const bare = bareLoop && (await measure(bareLoop.run, seconds));
       const sandboxed = await measure(() => app.vm.processEventBatch(batch), seconds);
       result.direct.push(direct);
       result.sandbox.push(sandboxed);
       result.ratios.push(sandboxed.wall / direct.wall);
+      if (bare) {
+        result.bare.push(bare);
+        result.bareRatios.push(sandboxed.wall / bare.wall);
+      }
     }
   }
+  for (const bareLoop of bareLoops) bareLoop?.dispose();
   const out: string[] = [
     `\nsandbox: processEvent, batches of ${BATCH} sample events, one crossing per batch; one core; ${ROUNDS} interleaved rounds × ${seconds.toFixed(2)} s per variant\n`,
-    `  median ev/s [min–max over rounds], median ev per CPU-second of this process, sandbox ÷ same-round V8 baseline\n`,
+    `  median ev/s [min–max over rounds], median ev per CPU-second of this process, sandbox ÷ same-round V8 baseline (and ÷ the same-round bare QuickJS loop)\n`,
   ];
   for (const [index, app] of apps.entries()) {
     const result = results[index]!;
     out.push(`${app.name}${app.name.startsWith('cache') ? ` (meta.cache: ${cacheBackend.label})` : ''}\n`);
     out.push(rateLine('V8 direct + JSON round trip', result.direct));
+    if (result.bare.length) out.push(rateLine('bare QuickJS loop, JSON in/out', result.bare));
     out.push(rateLine('QuickJS sandbox', result.sandbox, result.ratios));
+    if (result.bare.length) out.push(`  ${''.padEnd(34)}${''.padStart(9)}      ${''.padEnd(17)} ${''.padStart(9)}         ${median(result.bareRatios).toFixed(2)}× the bare loop [${Math.min(...result.bareRatios).toFixed(2)}–${Math.max(...result.bareRatios).toFixed(2)}]\n`);
   }
   // A warm instance: set up, a few batches run (the ones above, and five more on a fresh VM).
   out.push('memory of a warm instance (QuickJS "memory used" of its runtime)\n');
