@@ -15,8 +15,9 @@ import { connect } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { loadConfig } from '@sluice/core';
 import { startCluster } from '../test/helpers/cluster';
+import { int, ms } from './format';
+import { measureHeadOfLine, printHeadOfLine } from './intake-head-of-line';
 import { PROJECT_TOKEN, REDIS_URL, REPO_ROOT, freePort, startSluice, waitFor, type RunningSluice } from '../test/helpers/services';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -30,7 +31,7 @@ const TARGET_P99_MS = 20;
 /** Cores' worth used by unrelated processes during a run above which the output says the figures are disturbed. */
 const OTHER_CPU_WARNING = 0.2;
 
-type SampleEvent = { uuid: string; event: string; distinct_id: string; properties: Record<string, unknown> } & Record<string, unknown>;
+export type SampleEvent = { uuid: string; event: string; distinct_id: string; properties: Record<string, unknown> } & Record<string, unknown>;
 
 /** The sample events trimmed to ≤ MAX_EVENT_BYTES, each with a fresh uuid. */
 function trimmedEvents(): SampleEvent[] {
@@ -299,52 +300,6 @@ async function measureIntake(workload: Workload): Promise<Measurement> {
   }
 }
 
-/** Events per large body in the head-of-line run: the whole sample, ~1.7 MB of JSON. */
-const LARGE_BODY_EVENTS = 2000;
-const LARGE_BODY_CONNECTIONS = 2;
-const SMALL_BODY_CONNECTIONS = 10;
-
-interface HeadOfLine {
-  threads: string;
-  largeEventsPerSecond: number;
-  smallRequestsPerSecond: number;
-  smallP50: number;
-  smallP99: number;
-  refused: number;
-}
-
-/**
- * Large bodies beside small ones: 2 connections send /batch bodies of the whole sample while 10
- * send single-event /capture requests, to the intake alone with its body-check threads (the
- * default) and without (SLUICE_INTAKE_CHECK_THREADS=0). Without threads, every small request
- * waits behind the parse of whatever large body the event loop is on.
- */
-async function measureHeadOfLine(events: SampleEvent[], checkThreads: string | undefined): Promise<HeadOfLine> {
-  const large = JSON.stringify({ api_key: PROJECT_TOKEN, batch: events.slice(0, LARGE_BODY_EVENTS) });
-  const small = events.slice(0, 200).map((event) => JSON.stringify({ api_key: PROJECT_TOKEN, ...event }));
-  const cluster = await startCluster({
-    SLUICE_LOG_LEVEL: 'error', SLUICE_BACKPRESSURE_WAITING_JOBS: '0',
-    ...(checkThreads === undefined ? {} : { SLUICE_INTAKE_CHECK_THREADS: checkThreads }),
-  });
-  try {
-    const run = (connections: number, path: string, bodies: string[]) =>
-      autocannon({ url: cluster.url, connections, duration: SECONDS, headers: { 'content-type': 'application/json' }, requests: bodies.map((body) => ({ method: 'POST', path, body })) });
-    const [largeRun, smallRun] = await Promise.all([run(LARGE_BODY_CONNECTIONS, '/batch', [large]), run(SMALL_BODY_CONNECTIONS, '/capture', small)]);
-    return {
-      threads: checkThreads ?? 'default',
-      largeEventsPerSecond: (largeRun['2xx'] * LARGE_BODY_EVENTS) / SECONDS,
-      smallRequestsPerSecond: smallRun['2xx'] / SECONDS,
-      smallP50: smallRun.latency.p50,
-      smallP99: smallRun.latency.p99,
-      refused: largeRun.non2xx + largeRun.errors + smallRun.non2xx + smallRun.errors,
-    };
-  } finally {
-    await cluster.stop();
-  }
-}
-
-const int = (value: number) => String(Math.round(value));
-const ms = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
 const cores = (value: number | undefined) => (value === undefined ? '?' : value.toFixed(2));
 
 export async function benchIntake(): Promise<void> {
@@ -364,7 +319,7 @@ export async function benchIntake(): Promise<void> {
   } finally {
     await emptyRoute.stop();
   }
-  const headOfLine = [await measureHeadOfLine(events, undefined), await measureHeadOfLine(events, '0')];
+  const headOfLine = [await measureHeadOfLine(events, undefined, SECONDS), await measureHeadOfLine(events, '0', SECONDS)];
 
   const out = (line = '') => process.stdout.write(`${line}\n`);
   out();
@@ -409,10 +364,5 @@ export async function benchIntake(): Promise<void> {
       ` (bodies repeat); at the end ${intake.backlogEvents} accepted events still queued${redis}`);
   }
   out();
-  out(`head of line: ${LARGE_BODY_CONNECTIONS} connections send /batch bodies of ${LARGE_BODY_EVENTS} events (${(Buffer.byteLength(JSON.stringify(events.slice(0, LARGE_BODY_EVENTS))) / 1024 / 1024).toFixed(1)} MiB) while ${SMALL_BODY_CONNECTIONS} send /capture, to the intake alone, ${SECONDS} s`);
-  out(`${'check threads'.padEnd(16)}${'large events/s'.padStart(15)}${'small req/s'.padStart(13)}${'small p50 ms'.padStart(14)}${'small p99 ms'.padStart(14)}${'refused'.padStart(9)}`);
-  for (const run of headOfLine) {
-    const label = run.threads === 'default' ? `default (${loadConfig({}).intakeCheckThreads})` : run.threads;
-    out(`${label.padEnd(16)}${int(run.largeEventsPerSecond).padStart(15)}${int(run.smallRequestsPerSecond).padStart(13)}${ms(run.smallP50).padStart(14)}${ms(run.smallP99).padStart(14)}${String(run.refused).padStart(9)}`);
-  }
+  printHeadOfLine(headOfLine, events, SECONDS, out);
 }

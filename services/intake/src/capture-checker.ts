@@ -44,8 +44,6 @@ export class CaptureChecker {
   private readonly threads: CheckThread[] = [];
   private nextId = 0;
   private closing = false;
-  /** Checks sent to a thread so far. */
-  sentToThreads = 0;
 
   constructor(
     threads: number,
@@ -64,7 +62,6 @@ export class CaptureChecker {
       return checkCapture(input);
     }
     const id = this.nextId++;
-    this.sentToThreads += 1;
     this.counted('thread');
     const body = input.body && ownedBytes(input.body);
     return new Promise((resolve, reject) => {

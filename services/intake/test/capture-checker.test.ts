@@ -33,7 +33,8 @@ async function online(checker: CaptureChecker, threads: number): Promise<void> {
 }
 
 describe('CaptureChecker', () => {
-  const threaded = new CaptureChecker(2, logger);
+  const checks = { thread: 0, event_loop: 0 };
+  const threaded = new CaptureChecker(2, logger, (where) => (checks[where] += 1));
   const inline = new CaptureChecker(0, logger);
   afterAll(() => Promise.all([threaded.close(), inline.close()]));
 
@@ -41,10 +42,13 @@ describe('CaptureChecker', () => {
     await online(threaded, 2);
     const body = batch(LARGE);
     expect(Buffer.byteLength(body)).toBeGreaterThan(THREAD_MIN_BODY_BYTES);
-    const sent = threaded.sentToThreads;
+    const sent = checks.thread;
     const [onThread, onLoop] = await Promise.all([threaded.check(input(body)), inline.check(input(body))]);
-    expect(threaded.sentToThreads).toBe(sent + 1);
-    expect(inline.sentToThreads).toBe(0);
+    expect(checks.thread).toBe(sent + 1);
+    // A small body stays on the event loop even with threads at hand.
+    const inlineBefore = checks.event_loop;
+    expect((await threaded.check(input(batch(5)))).events).toBe(5);
+    expect(checks).toMatchObject({ thread: sent + 1, event_loop: inlineBefore + 1 });
     expect(onThread.token).toBe('tok');
     expect(onThread.events).toBe(LARGE);
     expect(Buffer.from(onThread.json).toString('utf8')).toBe(body);
@@ -83,9 +87,9 @@ describe('CaptureChecker', () => {
     expect((await threaded.check(input(batch(LARGE)))).events).toBe(LARGE);
     await online(threaded, 2);
     expect(threads[0]).not.toBe(dying);
-    const sent = threaded.sentToThreads;
+    const sent = checks.thread;
     const results = await Promise.all(Array.from({ length: 6 }, () => threaded.check(input(batch(LARGE)))));
-    expect(threaded.sentToThreads).toBe(sent + 6);
+    expect(checks.thread).toBe(sent + 6);
     expect(results.every((result) => result.events === LARGE)).toBe(true);
   });
 });
