@@ -46,7 +46,5 @@ export interface IngestedRequestText {
 
 export function ingestedRequestText(request: Omit<IngestedRequest, 'body'>, bodyJson: string | Buffer): IngestedRequestText {
   const { ip, anonymizeIp, now, uuidSeed } = request;
-  // Written out by hand (one per request on the intake's hot path): JSON.stringify of the object cost ~3% of a /capture.
-  const head = `{"ip":${ip === null ? 'null' : JSON.stringify(ip)},"anonymizeIp":${anonymizeIp},"now":${now},"uuidSeed":[${uuidSeed.join(',')}],"body":`;
-  return { head, body: bodyJson };
+  return { head: `${JSON.stringify({ ip, anonymizeIp, now, uuidSeed }).slice(0, -1)},"body":`, body: bodyJson };
 }

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { promisify } from 'node:util';
-import { gunzip, inflate as inflateCallback } from 'node:zlib';
+import { gunzip, inflate } from 'node:zlib';
 import LZString from 'lz-string';
 import { CaptureError, MAX_EVENT_DEPTH, nestsDeeperThan } from '@sluice/core';
 
@@ -8,7 +8,7 @@ import { CaptureError, MAX_EVENT_DEPTH, nestsDeeperThan } from '@sluice/core';
 const MAX_BODY_DEPTH = MAX_EVENT_DEPTH + 2;
 
 const gunzipAsync = promisify(gunzip);
-const inflateAsync = promisify(inflateCallback);
+const inflateAsync = promisify(inflate);
 
 /** What arrives with a capture request, before any decoding. */
 export interface RawCapture {
@@ -56,7 +56,7 @@ const isGzip = (bytes: Buffer) => bytes.length >= 2 && bytes[0] === 0x1f && byte
  * starts with gzip's magic bytes) and deflate. zlib stops at `maxOutputLength`, so a gzip bomb is
  * refused after inflating at most the limit, never all of it.
  */
-function decompress(bytes: Buffer, raw: RawCapture): Buffer | Promise<Buffer> {
+async function decompress(bytes: Buffer, raw: RawCapture): Promise<Buffer> {
   const encoding = (raw.contentEncoding ?? '').trim().toLowerCase();
   const gzipped = encoding === 'gzip' || encoding === 'x-gzip' || raw.compression === 'gzip-js' || raw.compression === 'gzip' || isGzip(bytes);
   if (!gzipped && encoding !== 'deflate') {
@@ -65,15 +65,11 @@ function decompress(bytes: Buffer, raw: RawCapture): Buffer | Promise<Buffer> {
     }
     return bytes;
   }
-  return inflate(bytes, gzipped, raw.maxDecodedBytes);
-}
-
-async function inflate(bytes: Buffer, gzipped: boolean, maxDecodedBytes: number): Promise<Buffer> {
   try {
-    const options = { maxOutputLength: maxDecodedBytes };
+    const options = { maxOutputLength: raw.maxDecodedBytes };
     return gzipped ? await gunzipAsync(bytes, options) : await inflateAsync(bytes, options);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxDecodedBytes);
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(raw.maxDecodedBytes);
     throw new CaptureError('invalid_compression', `the body is not valid ${gzipped ? 'gzip' : 'deflate'} data: ${(error as Error).message}`);
   }
 }
@@ -130,9 +126,7 @@ export async function decodeCaptureBody(raw: RawCapture): Promise<DecodedBody> {
   }
   const bytes = typeof raw.body === 'string' ? Buffer.from(raw.body) : (raw.body ?? Buffer.alloc(0));
   if (bytes.length === 0) throw new CaptureError('empty_body', 'the request body is empty');
-  // (not awaited when there is nothing to inflate: most bodies, and a microtask each)
-  const inflating = decompress(bytes, raw);
-  const decompressed = Buffer.isBuffer(inflating) ? inflating : await inflating;
+  const decompressed = await decompress(bytes, raw);
   const text = decompressed.toString('utf8');
   if (firstSignificant(text) === '') throw new CaptureError('empty_body', 'the request body is empty');
   if (looksLikeJson(text)) {
