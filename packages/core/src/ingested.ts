@@ -46,5 +46,8 @@ export interface IngestedRequestText {
 
 export function ingestedRequestText(request: Omit<IngestedRequest, 'body'>, bodyJson: string | Buffer): IngestedRequestText {
   const { ip, anonymizeIp, now, uuidSeed } = request;
-  return { head: `${JSON.stringify({ ip, anonymizeIp, now, uuidSeed }).slice(0, -1)},"body":`, body: bodyJson };
+  // Written by hand (the same text JSON.stringify gives): it runs once per request, and the
+  // generic stringify of a small object showed as ~2.5% of the intake's /capture profile.
+  const head = `{"ip":${ip === null ? 'null' : JSON.stringify(ip)},"anonymizeIp":${anonymizeIp},"now":${now},"uuidSeed":[${uuidSeed[0]},${uuidSeed[1]},${uuidSeed[2]}],"body":`;
+  return { head, body: bodyJson };
 }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { CaptureError, type Logger } from '@sluice/core';
-import { checkCapture, type CaptureInput, type CheckedCapture } from './check-capture';
+import { checkCapture, checkCaptureNow, type CaptureInput, type CheckedCapture } from './check-capture';
 import { ownedBytes, type CheckReply, type CheckRequest } from './check-messages';
 
 /**
@@ -54,9 +54,27 @@ export class CaptureChecker {
     for (let i = 0; i < threads; i++) this.threads.push(this.startThread());
   }
 
+  /**
+   * Checks a request on the event loop at once, without a promise, when that is where it belongs
+   * (a small body that needs no inflating); undefined otherwise: then `check` it.
+   */
+  checkNow(input: CaptureInput): CheckedCapture | undefined {
+    if (this.threadFor(input)) return undefined;
+    let checked: CheckedCapture | undefined;
+    try {
+      checked = checkCaptureNow(input);
+    } catch (error) {
+      this.counted('event_loop'); // a refused body was checked too
+      throw error;
+    }
+    // A body that must be inflated first is left for `check`, which counts it.
+    if (checked) this.counted('event_loop');
+    return checked;
+  }
+
   /** Checks a request. A body sent to a thread is moved there, not copied: afterwards `input.body` may be empty. */
   check(input: CaptureInput): Promise<CheckedCapture> {
-    const thread = (input.body?.length ?? 0) >= THREAD_MIN_BODY_BYTES ? this.leastBusy() : undefined;
+    const thread = this.threadFor(input);
     if (!thread) {
       this.counted('event_loop');
       return checkCapture(input);
@@ -79,6 +97,10 @@ export class CaptureChecker {
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(this.threads.map((thread) => thread.worker.terminate()));
+  }
+
+  private threadFor(input: CaptureInput): CheckThread | undefined {
+    return (input.body?.length ?? 0) >= THREAD_MIN_BODY_BYTES ? this.leastBusy() : undefined;
   }
 
   private leastBusy(): CheckThread | undefined {

@@ -1,5 +1,5 @@
 import { CaptureError, checkRawEvent, parseCaptureBody } from '@sluice/core';
-import { decodeCaptureBody } from './decode-body';
+import { decodeCaptureBody, decodeCaptureBodyNow, type DecodedBody, type RawCapture } from './decode-body';
 import { engageBody } from './engage';
 
 /** A capture request's raw parts: all a check needs, and nothing that cannot be posted to a thread. */
@@ -32,13 +32,20 @@ export interface CheckedCapture {
  * the body once.
  */
 export async function checkCapture(input: CaptureInput): Promise<CheckedCapture> {
-  const decoded = await decodeCaptureBody({
-    body: input.body,
-    contentEncoding: input.contentEncoding,
-    compression: input.compression,
-    queryData: input.queryData,
-    maxDecodedBytes: input.maxDecodedBytes,
-  });
+  return checkCaptureNow(input) ?? checkedCapture(input, await decodeCaptureBody(rawCapture(input)));
+}
+
+/** checkCapture without a promise, when the body needs no inflating; undefined when it does. */
+export function checkCaptureNow(input: CaptureInput): CheckedCapture | undefined {
+  const decoded = decodeCaptureBodyNow(rawCapture(input));
+  return decoded && checkedCapture(input, decoded);
+}
+
+function rawCapture(input: CaptureInput): RawCapture {
+  return { body: input.body, contentEncoding: input.contentEncoding, compression: input.compression, queryData: input.queryData, maxDecodedBytes: input.maxDecodedBytes };
+}
+
+function checkedCapture(input: CaptureInput, decoded: DecodedBody): CheckedCapture {
   const body = input.engage ? engageBody(decoded.value) : decoded.value;
   const parsed = parseCaptureBody(body, input.queryToken);
   if (parsed.events.length > input.maxEventsPerRequest) {

@@ -119,7 +119,7 @@ export async function createIntake(options: IntakeOptions): Promise<Intake> {
   await app.register(healthRoutes, { metrics, checks: options.checks });
   await app.register(captureRoutes, {
     committer,
-    projectByToken: (token) => tokens.get(token),
+    projects: tokens,
     pipelines,
     metrics,
     rateLimiter: new RateLimiter(options.redis, config.redisPrefix, config.rateLimitEventsPerSecond, config.rateLimitBurst),

@@ -12,6 +12,12 @@ export class TokenCache {
     private readonly ttlMs = 10_000,
   ) {}
 
+  /** The cached answer, without a promise (null: an unknown token); undefined when it must be looked up. */
+  peek(token: string): Project | null | undefined {
+    const hit = this.entries.get(token);
+    return hit && hit.expires > Date.now() ? hit.project : undefined;
+  }
+
   async get(token: string): Promise<Project | null> {
     const now = Date.now();
     const hit = this.entries.get(token);

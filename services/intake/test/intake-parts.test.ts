@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PluginEvent } from '@sluice/core';
 import { deflateSync, gzipSync } from 'node:zlib';
 import LZString from 'lz-string';
-import { decodeCaptureBody, type RawCapture } from '../src/decode-body';
+import { decodeCaptureBody, decodeCaptureBodyNow, type RawCapture } from '../src/decode-body';
 import { engageBody } from '../src/engage';
 import { GroupCommitter } from '../src/group-commit';
 
@@ -56,6 +56,17 @@ describe('decodeCaptureBody', () => {
     await expect(decode('data=%%%', { compression: 'lz64' })).rejects.toMatchObject({ code: 'invalid_compression' });
     await expect(decode('{}', { contentEncoding: 'br' })).rejects.toMatchObject({ code: 'unsupported_encoding', statusCode: 415 });
     await expect(decode('data=not*base64')).rejects.toThrow(/neither JSON nor base64/);
+  });
+
+  it('answers without a promise (decodeCaptureBodyNow) the same, unless the body must be inflated', async () => {
+    const raw = (body: Buffer | string, extra: Partial<RawCapture> = {}): RawCapture => ({ body, maxDecodedBytes: MAX, ...extra });
+    for (const plain of [raw(Buffer.from('{"event":"a"}')), raw(`data=${encodeURIComponent(b64('[{"event":"b"}]'))}`), raw('', { queryData: '{"event":"c"}' })]) {
+      expect(decodeCaptureBodyNow(plain)).toEqual(await decodeCaptureBody(plain));
+    }
+    expect(decodeCaptureBodyNow(raw(gzipSync('{"event":"a"}')))).toBeUndefined();
+    expect(decodeCaptureBodyNow(raw('{}', { contentEncoding: 'deflate' }))).toBeUndefined();
+    expect(() => decodeCaptureBodyNow(raw(''))).toThrow('the request body is empty');
+    expect(() => decodeCaptureBodyNow(raw('{}', { contentEncoding: 'br' }))).toThrow(/Content-Encoding "br"/);
   });
 });
 
