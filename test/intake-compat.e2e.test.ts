@@ -110,6 +110,11 @@ describe('intake compatibility with what PostHog clients send (sluice start)', (
   });
 
   it('answers browsers: CORS preflight and headers, /decide and /flags with no flags', async () => {
+    const counted = async () => {
+      const text = await (await fetch(`${sluice.url}/metrics`)).text();
+      return (route: string, status: number) => metricValue(text, `sluice_capture_requests_total{route="${route}",status="${status}"}`);
+    };
+    const before = await counted();
     const preflight = await fetch(`${sluice.url}/e/`, {
       method: 'OPTIONS',
       headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
@@ -118,12 +123,34 @@ describe('intake compatibility with what PostHog clients send (sluice start)', (
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example');
     expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
     const captured = await fetch(`${sluice.url}/e/`, { method: 'POST', headers: { origin: 'https://shop.example' }, body: JSON.stringify({ ...event('cors'), api_key: PROJECT_TOKEN }) });
+    expect(captured.status).toBe(200);
     expect(captured.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(captured.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(captured.headers.get('vary')).toBe('Origin');
+    // A refusal carries them too, or the browser could not read why (before the handler as well: a body over the limit).
+    const refused = await fetch(`${sluice.url}/e/`, { method: 'POST', headers: { origin: 'https://shop.example' }, body: JSON.stringify({ ...event('cors'), api_key: 'phc_unknown' }) });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    const tooLarge = await fetch(`${sluice.url}/e/`, { method: 'POST', headers: { origin: 'https://shop.example' }, body: 'x'.repeat(25 * 1024 * 1024) });
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    // Without an Origin (server-side SDKs, curl) there is nothing to allow.
+    const plain = await send(sluice.url, '/e/', { body: JSON.stringify({ ...event('cors'), api_key: PROJECT_TOKEN }) });
+    expect(plain.status).toBe(200);
     for (const path of ['/decide/?v=3', '/flags/?v=2']) {
-      const flags = await send(sluice.url, path, { body: JSON.stringify({ token: PROJECT_TOKEN, distinct_id: 'u' }) });
+      const flags = await send(sluice.url, path, { headers: { origin: 'https://shop.example' }, body: JSON.stringify({ token: PROJECT_TOKEN, distinct_id: 'u' }) });
       expect(flags.status).toBe(200);
+      expect(flags.headers.get('access-control-allow-origin')).toBe('https://shop.example');
       expect(flags.body).toMatchObject({ featureFlags: {}, flags: {}, errorsWhileComputingFlags: false });
     }
+    // Every answer above is counted once, by route and status.
+    const after = await counted();
+    expect(after('/e', 200) - before('/e', 200)).toBe(2);
+    expect(after('/e', 401) - before('/e', 401)).toBe(1);
+    expect(after('/e', 413) - before('/e', 413)).toBe(1);
+    expect(after('/decide', 200) - before('/decide', 200)).toBe(1);
+    expect(after('/flags', 200) - before('/flags', 200)).toBe(1);
+    expect(after('*', 204) - before('*', 204)).toBe(1);
   });
 
   it('refuses too many events per request and too deep events with a JSON 4xx', async () => {

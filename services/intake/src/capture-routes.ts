@@ -1,10 +1,11 @@
 import cors from '@fastify/cors';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CaptureError, ingestedRequestText, newUuidSeed, type IngestedRequestText, type PipelineCache, type Project } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
 import { entryQueue } from '@sluice/queues';
 import type { Backpressure } from './backpressure';
 import type { CaptureChecker } from './capture-checker';
+import { CORS_OPTIONS, addCorsHeaders, requestCounter } from './capture-replies';
 import { flagsRoutes } from './flags-routes';
 import type { GroupCommitter } from './group-commit';
 import type { RateLimiter } from './rate-limit';
@@ -25,7 +26,12 @@ export interface CaptureDeps {
   maxBodyBytes: number;
   maxDecodedBytes: number;
   maxEventsPerRequest: number;
+  /** The intake's error handler (errors.ts): every refusal's JSON body. */
+  handleError: (error: Error, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 }
+
+/** PostHog's answer to an accepted request. */
+const ACCEPTED = { status: 1 };
 
 type CaptureQuery = { token?: string; api_key?: string; data?: string; compression?: string };
 
@@ -37,26 +43,38 @@ type CaptureQuery = { token?: string; api_key?: string; data?: string; compressi
  * (rate limit 429, backpressure 503) carry Retry-After.
  */
 export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Promise<void> {
-  // PostHog answers browsers from any origin, cookies allowed.
-  await app.register(cors, { origin: true, credentials: true, methods: ['GET', 'POST', 'OPTIONS'], maxAge: 86_400 });
+  const count = requestCounter(deps.metrics);
   // Capture bodies are decoded by hand whatever their Content-Type (see decodeCaptureBody).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_request, body, done) => done(null, body));
-  // One labelled child per route and status, kept: prom-client hashes a label object on every inc.
-  const requestCounters = new Map<string, { inc(): void }>();
-  app.addHook('onResponse', (request, reply, next) => {
-    const route = request.routeOptions.url ?? request.url;
-    const key = `${reply.statusCode} ${route}`;
-    let counter = requestCounters.get(key);
-    if (!counter) {
-      counter = deps.metrics.captureRequests.labels({ route, status: String(reply.statusCode) });
-      // Unmatched URLs (404s) have no route: their paths must not grow the map without bound.
-      if (request.routeOptions.url) requestCounters.set(key, counter);
-    }
-    counter.inc();
-    next();
+
+  // What browsers ask besides capture (CORS preflights, posthog-js's /decide and /flags): a few
+  // requests per page view, so @fastify/cors and a counting hook serve them as hooks.
+  await app.register(async (browserExtras) => {
+    await browserExtras.register(cors, CORS_OPTIONS);
+    browserExtras.addHook('onResponse', (request, reply, next) => {
+      count(request, reply.statusCode);
+      next();
+    });
+    await browserExtras.register(flagsRoutes);
   });
-  await app.register(flagsRoutes);
+
+  // The capture endpoints take every event, so they run no hooks: each answer sets its CORS
+  // headers and is counted where it is made, the handler or this error handler.
+  await app.register(async (endpoints) => {
+    endpoints.setErrorHandler((error: Error, request, reply) => {
+      addCorsHeaders(request, reply);
+      const answered = deps.handleError(error, request, reply);
+      count(request, reply.statusCode);
+      return answered;
+    });
+    for (const path of CAPTURE_PATHS) {
+      const engage = path === '/engage';
+      endpoints.post<{ Querystring: CaptureQuery }>(path, (request, reply) => capture(request, reply, engage));
+      // Beacons and image pixels send everything in the query string (`?data=`).
+      endpoints.get<{ Querystring: CaptureQuery }>(path, (request, reply) => capture(request, reply, engage));
+    }
+  });
 
   /**
    * Everything before the queue write: the body's checks (checkCapture, on a thread for large
@@ -102,17 +120,12 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
     return { projectId: project.id, events, text: ingestedRequestText(context, checked.json) };
   }
 
-  async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean) {
+  async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, reply: FastifyReply, engage: boolean) {
     const accepted = await accept(request, engage);
     await deps.committer.submit(accepted.projectId, accepted.text, accepted.events);
     deps.metrics.eventsReceived.inc({ project: accepted.projectId }, accepted.events);
-    return { status: 1 };
-  }
-
-  for (const path of CAPTURE_PATHS) {
-    const engage = path === '/engage';
-    app.post<{ Querystring: CaptureQuery }>(path, (request) => capture(request, engage));
-    // Beacons and image pixels send everything in the query string (`?data=`).
-    app.get<{ Querystring: CaptureQuery }>(path, (request) => capture(request, engage));
+    addCorsHeaders(request, reply);
+    count(request, 200);
+    return ACCEPTED;
   }
 }
