@@ -20,5 +20,5 @@ USER node
 EXPOSE 8000 9100
 VOLUME /data
 # tsx runs the TypeScript sources directly (no separate build output to drift from the code).
-ENTRYPOINT ["node", "--import", "tsx", "packages/cli/src/bin.ts"]
+ENTRYPOINT ["node", "--max-semi-space-size=32", "--import", "tsx", "packages/cli/src/bin.ts"]
 CMD ["start"]

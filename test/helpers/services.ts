@@ -30,9 +30,17 @@ export interface SluiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `sluice <command>` exactly as `pnpm start` does (tsx on the CLI's entry). */
+/**
+ * Node's flags for a service, as `pnpm start`, `pnpm sluice` and the Dockerfile give them: a young
+ * generation that starts large. Left to grow on its own, it sometimes stays small under a burst
+ * of large requests, their bodies are promoted, and the intake runs mark-compacts (p99 of /batch
+ * 28 ms instead of 16 in one run of three).
+ */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=32', '--import', 'tsx'];
+
+/** Starts `sluice <command>` exactly as `pnpm start` does (node with tsx on the CLI's entry). */
 export function spawnSluice(command: string, env: Record<string, string>): SluiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', command], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, 'packages/cli/src/bin.ts', command], {
     cwd: REPO_ROOT,
     env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
