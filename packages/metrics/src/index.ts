@@ -132,4 +132,5 @@ export class SluiceMetrics {
 
   private readonly scrapeHooks: Array<(metrics: SluiceMetrics) => Promise<void>> = [];
 }
+export * from './children';
 export * from './http';
