@@ -132,5 +132,4 @@ export class SluiceMetrics {
 
   private readonly scrapeHooks: Array<(metrics: SluiceMetrics) => Promise<void>> = [];
 }
-export * from './children';
 export * from './http';

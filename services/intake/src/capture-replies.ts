@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { counterChildren, type SluiceMetrics } from '@sluice/metrics';
+import type { SluiceMetrics } from '@sluice/metrics';
 
 /** PostHog answers browsers from any origin, cookies allowed (@fastify/cors's options). */
 export const CORS_OPTIONS = { origin: true, credentials: true, methods: ['GET', 'POST', 'OPTIONS'], maxAge: 86_400 };
@@ -18,14 +18,20 @@ export function addCorsHeaders(request: FastifyRequest, reply: FastifyReply): vo
 }
 
 /**
- * Counts answered capture-side requests by route and status (sluice_capture_requests_total). The
- * route is the matched route's path; a request that matched none is counted under its URL's path,
- * which is not kept as a child (unbounded).
+ * Counts answered capture-side requests by route and status (sluice_capture_requests_total). One
+ * labelled child per route and status is kept: prom-client hashes a label object on every inc.
  */
-export function requestCounter(metrics: SluiceMetrics): (request: FastifyRequest, statusCode: number, route?: string) => void {
-  const child = counterChildren(metrics.captureRequests);
-  return (request, statusCode, route = request.routeOptions.url) => {
-    if (route === undefined) metrics.captureRequests.inc({ route: request.url.split('?')[0], status: String(statusCode) });
-    else child({ route, status: String(statusCode) }).inc();
+export function requestCounter(metrics: SluiceMetrics): (request: FastifyRequest, statusCode: number) => void {
+  const children = new Map<string, { inc(): void }>();
+  return (request, statusCode) => {
+    const route = request.routeOptions.url ?? request.url;
+    const key = `${statusCode} ${route}`;
+    let child = children.get(key);
+    if (!child) {
+      child = metrics.captureRequests.labels({ route, status: String(statusCode) });
+      // Unmatched URLs have no route: their paths must not grow the map without bound.
+      if (request.routeOptions.url) children.set(key, child);
+    }
+    child.inc();
   };
 }

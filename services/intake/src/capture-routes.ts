@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CaptureError, ingestedRequestText, newUuidSeed, type IngestedRequestText, type PipelineCache, type Project } from '@sluice/core';
-import { counterChildren, type SluiceMetrics } from '@sluice/metrics';
+import type { SluiceMetrics } from '@sluice/metrics';
 import { entryQueue } from '@sluice/queues';
 import type { Backpressure } from './backpressure';
 import type { CaptureChecker } from './capture-checker';
@@ -44,7 +44,6 @@ type CaptureQuery = { token?: string; api_key?: string; data?: string; compressi
  */
 export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Promise<void> {
   const count = requestCounter(deps.metrics);
-  const received = counterChildren(deps.metrics.eventsReceived);
   // Capture bodies are decoded by hand whatever their Content-Type (see decodeCaptureBody).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_request, body, done) => done(null, body));
@@ -70,9 +69,10 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
       return answered;
     });
     for (const path of CAPTURE_PATHS) {
-      endpoints.post<{ Querystring: CaptureQuery }>(path, (request, reply) => capture(request, reply, path));
+      const engage = path === '/engage';
+      endpoints.post<{ Querystring: CaptureQuery }>(path, (request, reply) => capture(request, reply, engage));
       // Beacons and image pixels send everything in the query string (`?data=`).
-      endpoints.get<{ Querystring: CaptureQuery }>(path, (request, reply) => capture(request, reply, path));
+      endpoints.get<{ Querystring: CaptureQuery }>(path, (request, reply) => capture(request, reply, engage));
     }
   });
 
@@ -120,13 +120,12 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
     return { projectId: project.id, events, text: ingestedRequestText(context, checked.json) };
   }
 
-  /** `route`: the endpoint's path, as registered (what fastify's routeOptions.url would build an object to say). */
-  async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, reply: FastifyReply, route: string) {
-    const accepted = await accept(request, route === '/engage');
+  async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, reply: FastifyReply, engage: boolean) {
+    const accepted = await accept(request, engage);
     await deps.committer.submit(accepted.projectId, accepted.text, accepted.events);
-    received({ project: accepted.projectId }).inc(accepted.events);
+    deps.metrics.eventsReceived.inc({ project: accepted.projectId }, accepted.events);
     addCorsHeaders(request, reply);
-    count(request, 200, route);
+    count(request, 200);
     return ACCEPTED;
   }
 }

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger, PipelineCache, SluiceConfig } from '@sluice/core';
-import { counterChildren, healthRoutes, type ReadinessCheck, type SluiceMetrics } from '@sluice/metrics';
+import { healthRoutes, type ReadinessCheck, type SluiceMetrics } from '@sluice/metrics';
 import { entryQueue, hopJobId, serializedPipelineJob, type QueueProducer } from '@sluice/queues';
 import type { Redis } from 'ioredis';
 import type { Store } from '@sluice/store';
@@ -88,8 +88,7 @@ export async function createIntake(options: IntakeOptions): Promise<Intake> {
     },
   });
   const tokens = new TokenCache((token) => store.getProjectByToken(token));
-  const bodyChecks = counterChildren(metrics.intakeBodyChecks);
-  const checker = new CaptureChecker(config.intakeCheckThreads, logger, (where) => bodyChecks({ where }).inc());
+  const checker = new CaptureChecker(config.intakeCheckThreads, logger, (where) => metrics.intakeBodyChecks.inc({ where }));
 
   const app = Fastify({
     logger: false,
