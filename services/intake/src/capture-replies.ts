@@ -18,20 +18,11 @@ export function addCorsHeaders(request: FastifyRequest, reply: FastifyReply): vo
 }
 
 /**
- * Counts answered capture-side requests by route and status (sluice_capture_requests_total). One
- * labelled child per route and status is kept: prom-client hashes a label object on every inc.
+ * Counts answered capture-side requests by route and status (sluice_capture_requests_total). An
+ * endpoint passes its registered path: fastify's `routeOptions` builds a new object on every read.
  */
-export function requestCounter(metrics: SluiceMetrics): (request: FastifyRequest, statusCode: number) => void {
-  const children = new Map<string, { inc(): void }>();
-  return (request, statusCode) => {
-    const route = request.routeOptions.url ?? request.url;
-    const key = `${statusCode} ${route}`;
-    let child = children.get(key);
-    if (!child) {
-      child = metrics.captureRequests.labels({ route, status: String(statusCode) });
-      // Unmatched URLs have no route: their paths must not grow the map without bound.
-      if (request.routeOptions.url) children.set(key, child);
-    }
-    child.inc();
+export function requestCounter(metrics: SluiceMetrics): (request: FastifyRequest, statusCode: number, route?: string) => void {
+  return (request, statusCode, route = request.routeOptions.url ?? request.url) => {
+    metrics.captureRequests.inc({ route, status: String(statusCode) });
   };
 }

@@ -69,10 +69,9 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
       return answered;
     });
     for (const path of CAPTURE_PATHS) {
-      const engage = path === '/engage';
-      endpoints.post<{ Querystring: CaptureQuery }>(path, (request, reply) => capture(request, reply, engage));
+      endpoints.post<{ Querystring: CaptureQuery }>(path, (request, reply) => capture(request, reply, path));
       // Beacons and image pixels send everything in the query string (`?data=`).
-      endpoints.get<{ Querystring: CaptureQuery }>(path, (request, reply) => capture(request, reply, engage));
+      endpoints.get<{ Querystring: CaptureQuery }>(path, (request, reply) => capture(request, reply, path));
     }
   });
 
@@ -120,12 +119,13 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
     return { projectId: project.id, events, text: ingestedRequestText(context, checked.json) };
   }
 
-  async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, reply: FastifyReply, engage: boolean) {
-    const accepted = await accept(request, engage);
+  /** `route`: the endpoint's path as registered (what fastify's routeOptions.url says, without building an object). */
+  async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, reply: FastifyReply, route: string) {
+    const accepted = await accept(request, route === '/engage');
     await deps.committer.submit(accepted.projectId, accepted.text, accepted.events);
     deps.metrics.eventsReceived.inc({ project: accepted.projectId }, accepted.events);
     addCorsHeaders(request, reply);
-    count(request, 200);
+    count(request, 200, route);
     return ACCEPTED;
   }
 }
