@@ -19,12 +19,12 @@ export class TokenCache {
   }
 
   async get(token: string): Promise<Project | null> {
-    const now = Date.now();
-    const hit = this.entries.get(token);
-    if (hit && hit.expires > now) return hit.project;
+    const cached = this.peek(token);
+    if (cached !== undefined) return cached;
+    const expires = Date.now() + this.ttlMs;
     const project = await this.lookup(token);
     if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(token, { project, expires: now + this.ttlMs });
+    this.entries.set(token, { project, expires });
     return project;
   }
 
