@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, post } from './helpers/api';
-import { REPO_ROOT, startSluice, waitFor, type RunningSluice } from './helpers/services';
+import { runCli, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 describe('projects and app instances through the sluice CLI and the admin API (sluice start)', () => {
   let sluice: RunningSluice;
@@ -10,14 +9,7 @@ describe('projects and app instances through the sluice CLI and the admin API (s
   });
   afterAll(async () => sluice?.stop());
 
-  const cli = (...args: string[]) => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...sluice.env, SLUICE_URL: sluice.url },
-      encoding: 'utf8',
-    });
-    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-  };
+  const cli = (...args: string[]) => runCli(sluice, args);
 
   it('creates a project, installs, reorders, disables, reconfigures and removes apps, rotates its token and deletes it', async () => {
     const created = cli('projects', 'create', 'Web Shop (EU)', '--json');

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, capture, install } from './helpers/api';
-import { REPO_ROOT, startSluice, waitFor, type RunningSluice } from './helpers/services';
+import { REPO_ROOT, cliArgv, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 describe('reading what was stored: event filters and pages, logs filtered and followed (sluice start)', () => {
   let sluice: RunningSluice;
@@ -17,7 +17,7 @@ describe('reading what was stored: event filters and pages, logs filtered and fo
 
   /** A long-running CLI command whose output is collected as it comes. */
   const cliRunning = (...args: string[]) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', ...args], {
+    const child = spawn(process.execPath, cliArgv(...args), {
       cwd: REPO_ROOT,
       env: { ...process.env, ...sluice.env, SLUICE_URL: sluice.url },
     });

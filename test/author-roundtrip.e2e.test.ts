@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, post } from './helpers/api';
-import { REPO_ROOT, startSluice, waitFor, type RunningSluice } from './helpers/services';
+import { runCli, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 /**
  * An app author's round trip, every step the `sluice` command a person would type (each a spawned
@@ -22,14 +21,7 @@ describe('an app author\'s round trip: sluice new app → edit → sluice dev �
     rmSync(work, { recursive: true, force: true });
   });
 
-  const sluiceCli = (...args: string[]) => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...sluice.env, SLUICE_URL: sluice.url },
-      encoding: 'utf8',
-    });
-    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-  };
+  const sluiceCli = (...args: string[]) => runCli(sluice, args);
 
   it('ends with the stored events carrying what the author wrote', async () => {
     const dir = join(work, 'shouter');

@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, install, post, sampleEvents, storedEvents } from './helpers/api';
-import { ADMIN_TOKEN, REPO_ROOT, startSluice, waitFor, type RunningSluice } from './helpers/services';
+import { ADMIN_TOKEN, runCli, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -76,10 +75,7 @@ describe('bad input gets a clear 4xx and loses nothing already accepted', () => 
   });
 
   it('the CLI exits non-zero with one line naming the folder, file and field', () => {
-    const cli = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', 'apps', 'install', ...args], {
-        cwd: REPO_ROOT, env: { ...process.env, ...sluice.env, SLUICE_URL: sluice.url }, encoding: 'utf8',
-      });
+    const cli = (...args: string[]) => runCli(sluice, ['apps', 'install', ...args]);
     const missing = cli('./no-such-app');
     expect(missing.status).toBe(2);
     expect(missing.stderr).toBe('sluice: ./no-such-app: not a folder (an app folder holds plugin.json and index.js or index.ts)\n');

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './helpers/services';
+import { REPO_ROOT, cliArgv } from './helpers/services';
 
 function sluice(args: string[], env: Record<string, string> = {}) {
   const { DATABASE_URL: _, ...rest } = process.env;
-  return spawnSync(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', ...args], {
+  return spawnSync(process.execPath, cliArgv(...args), {
     cwd: REPO_ROOT, env: { ...rest, ...env }, encoding: 'utf8', timeout: 30_000,
   });
 }

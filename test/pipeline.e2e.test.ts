@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, install, post, sampleEvents, storedEvents } from './helpers/api';
-import { REPO_ROOT, startSluice, waitFor, type RunningSluice } from './helpers/services';
+import { runCli, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 const TOTAL = 1000;
 const DROPPED_EVENT = '$pageleave';
@@ -14,11 +13,7 @@ describe('the whole path: intake → QuickJS stages → store → runner (sluice
     sluice = await startSluice();
     instances.first = await install(sluice.url, 'test/fixtures/apps/chain-recorder', { label: 'first' });
     // hello-world through the CLI, as a user installs it.
-    const cli = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', 'packages/cli/src/bin.ts', 'apps', 'install', './examples/hello-world', '--project', 'default', '--config', 'name=Ada', '--json'],
-      { cwd: REPO_ROOT, env: { ...process.env, ...sluice.env, SLUICE_URL: sluice.url }, encoding: 'utf8' },
-    );
+    const cli = runCli(sluice, ['apps', 'install', './examples/hello-world', '--project', 'default', '--config', 'name=Ada', '--json']);
     expect(cli.status, cli.stderr).toBe(0);
     instances.hello = JSON.parse(cli.stdout);
     instances.drop = await install(sluice.url, 'examples/drop-events', { eventsToDrop: `${DROPPED_EVENT},nothing-else` });

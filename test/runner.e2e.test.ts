@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, appLogs, capture, install } from './helpers/api';
-import { REPO_ROOT, startSluice, waitFor, type RunningSluice } from './helpers/services';
+import { runCli, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 /** PostHog's delays at 1/100: onEvent retries after 50, 100, 200, 400, 800 ms; exportEvents after 60, 120, 240 ms. */
 const SCALE = 0.01;
@@ -15,14 +14,6 @@ function event(name: string, properties: Record<string, unknown> = {}) {
 /** Log lines of an instance that start with `prefix`, with their times. */
 async function linesStarting(url: string, instanceId: number, prefix: string) {
   return (await appLogs(url, instanceId)).filter((line) => line.message.startsWith(prefix));
-}
-
-function sluiceCli(sluice: RunningSluice, args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...sluice.env, SLUICE_URL: sluice.url },
-    encoding: 'utf8',
-  });
 }
 
 describe('the runner: retries, dead letters, replay, isolation (sluice start)', () => {
@@ -86,10 +77,10 @@ describe('the runner: retries, dead letters, replay, isolation (sluice start)', 
   });
 
   it('lists and replays dead letters with the CLI once the destination is fixed', async () => {
-    const listed = sluiceCli(sluice, ['dead-letters', 'list', '--json']);
+    const listed = runCli(sluice, ['dead-letters', 'list', '--json']);
     expect(listed.status, listed.stderr).toBe(0);
     expect(JSON.parse(listed.stdout).total).toBe(10);
-    const table = sluiceCli(sluice, ['dead-letters', 'list', '--instance', String(flaky.id)]);
+    const table = runCli(sluice, ['dead-letters', 'list', '--instance', String(flaky.id)]);
     expect(table.stdout).toMatch(/^ID\s+INSTANCE\s+FUNCTION/);
     expect(table.stdout).toContain('10 of 10 dead letter(s)');
 
@@ -97,7 +88,7 @@ describe('the runner: retries, dead letters, replay, isolation (sluice start)', 
     expect(healed.status).toBe(200);
     // The change reaches the runner through the pipeline bus; give it a moment, then replay.
     await new Promise((done) => setTimeout(done, 300));
-    const replay = sluiceCli(sluice, ['dead-letters', 'replay']);
+    const replay = runCli(sluice, ['dead-letters', 'replay']);
     expect(replay.status, replay.stderr).toBe(0);
     expect(replay.stdout).toContain('replayed 10 of 10');
     await waitFor('the replayed events to be delivered', async () => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -38,9 +38,23 @@ export interface SluiceProcess {
  */
 export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=32', '--import', 'tsx'];
 
+/** node's arguments for `sluice <args>`, as `pnpm sluice` gives them (run from REPO_ROOT). */
+export function cliArgv(...args: string[]): string[] {
+  return [...SERVICE_NODE_FLAGS, 'packages/cli/src/bin.ts', ...args];
+}
+
+/** Runs `sluice <args>` to its end against a running Sluice (its environment, SLUICE_URL), as a user would. */
+export function runCli(sluice: { env: Record<string, string>; url: string }, args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, cliArgv(...args), {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...sluice.env, SLUICE_URL: sluice.url },
+    encoding: 'utf8',
+  });
+}
+
 /** Starts `sluice <command>` exactly as `pnpm start` does (node with tsx on the CLI's entry). */
 export function spawnSluice(command: string, env: Record<string, string>): SluiceProcess {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, 'packages/cli/src/bin.ts', command], {
+  const child = spawn(process.execPath, cliArgv(command), {
     cwd: REPO_ROOT,
     env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
