@@ -1,5 +1,5 @@
 import { CaptureError, checkRawEvent, parseCaptureBody } from '@sluice/core';
-import { decodeCaptureBody, decodeCaptureBodyNow, type DecodedBody, type RawCapture } from './decode-body';
+import { decodeCaptureBodyNow, decodeCompressedBody, type DecodedBody, type RawCapture } from './decode-body';
 import { engageBody } from './engage';
 
 /** A capture request's raw parts: all a check needs, and nothing that cannot be posted to a thread. */
@@ -32,7 +32,7 @@ export interface CheckedCapture {
  * the body once.
  */
 export async function checkCapture(input: CaptureInput): Promise<CheckedCapture> {
-  return checkCaptureNow(input) ?? checkedCapture(input, await decodeCaptureBody(rawCapture(input)));
+  return checkCaptureNow(input) ?? checkedCapture(input, await decodeCompressedBody(rawCapture(input)));
 }
 
 /** checkCapture without a promise, when the body needs no inflating; undefined when it does. */

@@ -120,8 +120,11 @@ function decodeData(data: string, compression: string | null | undefined, maxDec
  * GET requests carrying `?data=` (beacons, image pixels).
  */
 export async function decodeCaptureBody(raw: RawCapture): Promise<DecodedBody> {
-  const now = decodeCaptureBodyNow(raw);
-  if (now) return now;
+  return decodeCaptureBodyNow(raw) ?? decodeCompressedBody(raw);
+}
+
+/** A body decodeCaptureBodyNow left undecoded (it must be inflated first): inflated, then decoded. */
+export async function decodeCompressedBody(raw: RawCapture): Promise<DecodedBody> {
   const bytes = bodyBytes(raw);
   return decodeInflated(await inflated(bytes, compressionOf(bytes, raw)!, raw.maxDecodedBytes), raw);
 }
