@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 
 export class CliError extends Error {
@@ -28,18 +30,42 @@ export class RawBody {
   ) {}
 }
 
-async function send(method: string, path: string, body: unknown, env: NodeJS.ProcessEnv): Promise<Response> {
+interface AdminResponse {
+  status: number;
+  ok: boolean;
+  statusText: string;
+  body: IncomingMessage;
+}
+
+/**
+ * One request over node:http(s). Not fetch: Node's fetch compiles undici's WebAssembly HTTP parser
+ * on first use and holds the process's exit until that compile ends, ~0.25 s of every CLI call.
+ */
+async function send(method: string, path: string, body: unknown, env: NodeJS.ProcessEnv): Promise<AdminResponse> {
   const base = baseUrl(env);
   const raw = body instanceof RawBody ? body : undefined;
+  const payload = raw ? raw.bytes : body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string> = { authorization: `Bearer ${adminToken(env)}` };
+  if (payload) Object.assign(headers, { 'content-type': raw ? raw.contentType : 'application/json', 'content-length': String(payload.byteLength) });
   try {
-    return await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken(env)}`, ...(body !== undefined && { 'content-type': raw ? raw.contentType : 'application/json' }) },
-      body: raw ? raw.bytes : body === undefined ? undefined : JSON.stringify(body),
+    const url = new URL(`${base}${path}`);
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers }, resolve);
+      request.once('error', reject);
+      request.end(payload);
     });
+    const status = response.statusCode ?? 0;
+    return { status, ok: status >= 200 && status < 300, statusText: response.statusMessage ?? '', body: response };
   } catch (error) {
-    throw new CliError(`cannot reach Sluice at ${base} (${(error as Error).cause ?? (error as Error).message}): is it running? Set SLUICE_URL to point elsewhere`);
+    throw new CliError(`cannot reach Sluice at ${base} (${(error as Error).message}): is it running? Set SLUICE_URL to point elsewhere`);
   }
+}
+
+async function readText(response: AdminResponse): Promise<string> {
+  let text = '';
+  response.body.setEncoding('utf8');
+  for await (const chunk of response.body) text += chunk as string;
+  return text;
 }
 
 /**
@@ -48,13 +74,15 @@ async function send(method: string, path: string, body: unknown, env: NodeJS.Pro
  */
 export async function adminStream(path: string, onData: (data: unknown) => void, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const response = await send('GET', path, undefined, env);
-  if (!response.ok || !response.body) {
-    const { message } = (await response.json().catch(() => ({}))) as { message?: string };
+  if (!response.ok) {
+    const text = await readText(response);
+    const { message } = (JSON.parse(text || '{}') as { message?: string });
     throw new CliError(`GET ${path} failed (${response.status}): ${message ?? response.statusText}`);
   }
   let buffered = '';
-  for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
-    buffered += chunk;
+  response.body.setEncoding('utf8');
+  for await (const chunk of response.body) {
+    buffered += chunk as string;
     let end: number;
     while ((end = buffered.indexOf('\n\n')) >= 0) {
       const message = buffered.slice(0, end);
@@ -67,7 +95,7 @@ export async function adminStream(path: string, onData: (data: unknown) => void,
 /** Calls the admin API at SLUICE_URL; a non-2xx answer becomes a CliError with the server's message. */
 export async function adminRequest<T>(method: string, path: string, body?: unknown, env: NodeJS.ProcessEnv = process.env): Promise<T> {
   const response = await send(method, path, body, env);
-  const text = await response.text();
+  const text = await readText(response);
   const parsed = text ? (JSON.parse(text) as T & { message?: string; details?: unknown }) : ({} as T);
   if (!response.ok) {
     const { message, details } = parsed as { message?: string; details?: unknown };

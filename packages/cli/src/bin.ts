@@ -1,14 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig } from '@sluice/core';
-import { RedisUnavailableError } from '@sluice/queues';
-import { CliError } from './admin-client';
-import { appsCommand } from './commands/apps';
-import { deadLettersCommand } from './commands/dead-letters';
-import { devCommand } from './commands/dev';
-import { eventsCommand } from './commands/events';
-import { newCommand } from './commands/new-app';
-import { projectsCommand } from './commands/projects';
-import { UsageError, serve, type Role } from './commands/serve';
+import { UsageError } from './usage-error';
 
 const USAGE = `usage: sluice <command>
   start                 intake + stage workers + runner in one process (embedded store unless DATABASE_URL)
@@ -29,7 +20,22 @@ const USAGE = `usage: sluice <command>
   dead-letters replay [--project P] [--instance ID] [--id ID …] [--json]
 Configuration comes from environment variables; see the README.`;
 
-const SERVICES: Record<string, Role[]> = {
+type Command = (args: string[]) => Promise<void>;
+
+/**
+ * Each command loads its module when it runs: `sluice apps list` is one HTTP call and should not
+ * pay for loading the sandbox, BullMQ and fastify (it starts in ~0.1 s instead of ~0.3 s).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  apps: async () => (await import('./commands/apps')).appsCommand,
+  'dead-letters': async () => (await import('./commands/dead-letters')).deadLettersCommand,
+  projects: async () => (await import('./commands/projects')).projectsCommand,
+  events: async () => (await import('./commands/events')).eventsCommand,
+  dev: async () => (await import('./commands/dev')).devCommand,
+  new: async () => (await import('./commands/new-app')).newCommand,
+};
+
+const SERVICES: Record<string, Array<'intake' | 'worker' | 'runner'>> = {
   start: ['intake', 'worker', 'runner'],
   intake: ['intake'],
   worker: ['worker'],
@@ -39,24 +45,31 @@ const SERVICES: Record<string, Role[]> = {
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   const roles = command ? SERVICES[command] : undefined;
-  if (roles) return serve(loadConfig(), roles, { startRedis: command === 'start' });
-  if (command === 'apps') return appsCommand(args);
-  if (command === 'dead-letters') return deadLettersCommand(args);
-  if (command === 'projects') return projectsCommand(args);
-  if (command === 'events') return eventsCommand(args);
-  if (command === 'dev') return devCommand(args);
-  if (command === 'new') return newCommand(args);
+  if (roles) {
+    const [{ loadConfig }, { serve }] = await Promise.all([import('@sluice/core'), import('./commands/serve')]);
+    return serve(loadConfig(), roles, { startRedis: command === 'start' });
+  }
+  const load = command ? COMMANDS[command] : undefined;
+  if (load) return (await load())(args);
   throw new UsageError(command && command !== 'help' && command !== '--help' ? `unknown command "${command}"\n${USAGE}` : USAGE);
 }
 
-const KNOWN_ERRORS = [ConfigError, CliError, UsageError, RedisUnavailableError];
+/**
+ * Errors a user can act on: one line, exit 2. Matched by name, so that reporting one does not
+ * load the modules that define them (core's config, the queues package).
+ */
+const KNOWN_ERRORS = new Set(['ConfigError', 'CliError', 'UsageError', 'RedisUnavailableError']);
+
+function isKnown(error: unknown): error is Error {
+  return error instanceof Error && KNOWN_ERRORS.has(error.name);
+}
 
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (error: unknown) => {
     // Expected failures get one clear line; anything else keeps its stack for a bug report.
-    const known = KNOWN_ERRORS.some((kind) => error instanceof kind);
-    process.stderr.write(`sluice: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`);
+    const known = isKnown(error);
+    process.stderr.write(`sluice: ${known ? error.message : ((error as Error).stack ?? String(error))}\n`);
     process.exit(known ? 2 : 1);
   },
 );

@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { CliError, RawBody, adminRequest, adminStream } from '../admin-client';
-import { readAppDir } from '../read-app-dir';
 import { parseConfig, readPositiveInt } from '../args';
 import { printTable } from '../table';
 
@@ -80,6 +79,8 @@ export async function appsCommand(args: string[], out: NodeJS.WritableStream = p
       if (order !== undefined) query.set('order', String(order));
       instance = await adminRequest('POST', `/api/projects/${project}/apps${query.size ? `?${query}` : ''}`, archive);
     } else {
+      // Loaded here: reading a folder needs the sandbox's app reader, which other verbs do not.
+      const { readAppDir } = await import('../read-app-dir');
       instance = await adminRequest('POST', `/api/projects/${project}/apps`, { source: await readAppDir(dir), config, ...(order !== undefined && { order }) });
     }
     if (values.json) out.write(`${JSON.stringify(instance)}\n`);

@@ -5,12 +5,10 @@ import { startStageWorker } from '@sluice/stage-worker';
 import type { SluiceConfig } from '@sluice/core';
 import type { FastifyInstance } from 'fastify';
 import { createRuntime, type Runtime } from '../runtime';
+import { UsageError } from '../usage-error';
 
 export type Role = 'intake' | 'worker' | 'runner';
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /**
  * Runs the given services in this process until SIGINT/SIGTERM, then shuts down in order: stop
