@@ -1,5 +1,5 @@
 # One image for every service: `docker run sluice start|intake|worker|runner|apps …`.
-# Stage 1 installs all dependencies from the lock file; stage 2 keeps production ones only.
+# Stage 1 installs the dependencies from the lock file and builds; stage 2 is the image that runs.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 RUN npm install -g pnpm@12.4.2
@@ -8,6 +8,8 @@ COPY packages ./packages
 COPY services ./services
 COPY test/package.json ./test/package.json
 COPY bench/package.json ./bench/package.json
+COPY scripts ./scripts
+# The install's prepare step bundles the CLI and services into packages/cli/dist (esbuild).
 RUN pnpm install --frozen-lockfile
 
 FROM node:20-bookworm-slim
@@ -19,6 +21,6 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8000 9100
 VOLUME /data
-# tsx runs the TypeScript sources directly (no separate build output to drift from the code).
-ENTRYPOINT ["node", "--max-semi-space-size=32", "--import", "tsx", "packages/cli/src/bin.ts"]
+# The bundle's shebang line starts node with the services' flags (packages/cli/src/bin.ts).
+ENTRYPOINT ["/app/packages/cli/dist/bin.js"]
 CMD ["start"]

@@ -79,10 +79,10 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/** The empty route (bench/empty-route-server.ts), started as sluice is: node with the services' flags, a child process. */
+/** The empty route (bench/empty-route-server.ts), started as sluice is: node with the services' flags (and tsx: it is TypeScript), a child process. */
 async function startEmptyRoute(): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(REPO_ROOT, 'bench/empty-route-server.ts')], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx', join(REPO_ROOT, 'bench/empty-route-server.ts')], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

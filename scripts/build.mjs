@@ -10,7 +10,7 @@
  * esbuild's binary, pino's transports find their files relative to themselves).
  */
 import { build } from 'esbuild';
-import { readFile, rm } from 'node:fs/promises';
+import { chmod, readFile, rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,9 +75,11 @@ export async function buildAll({ quiet = false } = {}) {
     logLevel: 'warning',
   });
   await checkDeclaredDependencies(result.metafile);
+  // Runnable as it is: bin.js keeps bin.ts's shebang line (node and the services' flags).
+  await chmod(join(CLI_DIST, 'bin.js'), 0o755);
   if (!quiet) process.stdout.write(`built packages/cli/dist in ${Math.round(performance.now() - started)} ms\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await buildAll();
+  await buildAll({ quiet: process.argv.includes('--quiet') });
 }

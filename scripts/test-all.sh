@@ -4,17 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PNPM_VERSION=12.4.2
-if [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
-  npm install -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1 || npm install -g "pnpm@$PNPM_VERSION"
-fi
+source scripts/pnpm.sh
 bash scripts/services.sh
-pnpm install --frozen-lockfile
-pnpm typecheck
+pnpm_pinned install --frozen-lockfile
+pnpm_pinned typecheck
 results=.vitest-results.json
 rm -f "$results"
 status=0
-pnpm test || status=$?
+pnpm_pinned test || status=$?
 # One plain closing line that any CI reads: "N passed, N failed, N skipped".
 node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$results" || true

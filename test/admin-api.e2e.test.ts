@@ -65,7 +65,7 @@ describe('the admin API: OpenAPI, schemas, app archives and attachments (sluice 
   });
 
   /**
-   * `sluice apps …` run in this process (a spawned CLI costs seconds of tsx start-up; spawning is
+   * `sluice apps …` run in this process (quicker than a process per call, and its errors are ours; spawning is
    * covered by cli.e2e, admin-cli.e2e and author-roundtrip.e2e): status 0 with its output, or 2
    * with the one line the CLI would print.
    */

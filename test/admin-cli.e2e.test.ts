@@ -55,5 +55,5 @@ describe('projects and app instances through the sluice CLI and the admin API (s
     expect((await admin(sluice.url, 'GET', '/api/projects/web-shop-eu/events')).status).toBe(404);
     const badId = await admin(sluice.url, 'POST', '/api/projects', { name: 'x', id: 'Not OK' });
     expect(badId).toMatchObject({ status: 400, body: { details: { field: 'id' } } });
-  }, 120_000); // a dozen CLI processes, each starting tsx
+  }, 120_000); // a dozen CLI processes
 });

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,16 +32,20 @@ export interface SluiceProcess {
 }
 
 /**
- * Node's flags for a service, as `pnpm start`, `pnpm sluice` and the Dockerfile give them: a young
- * generation that starts large. Left to grow on its own, it sometimes stays small under a burst
- * of large requests, their bodies are promoted, and the intake runs mark-compacts (p99 of /batch
- * 28 ms instead of 16 in one run of three).
+ * Node's flags for a service: those of the CLI's shebang line (packages/cli/src/bin.ts), which
+ * `./sluice`, `npm start` and the Dockerfile run by. A young generation that starts large.
+ * Left to grow on its own, it sometimes stays small under a burst of large requests, their bodies
+ * are promoted, and the intake runs mark-compacts (p99 of /batch 28 ms instead of 16 in one run
+ * of three). Source maps make stack traces name the TypeScript sources.
  */
-export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=32', '--import', 'tsx'];
+export const SERVICE_NODE_FLAGS = readFileSync(join(REPO_ROOT, 'packages/cli/src/bin.ts'), 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3);
 
-/** node's arguments for `sluice <args>`, as `pnpm sluice` gives them (run from REPO_ROOT). */
+/** The CLI as users run it: the JavaScript bundle scripts/build.mjs writes (vitest's global setup builds it). */
+export const CLI_ENTRY = 'packages/cli/dist/bin.js';
+
+/** node's arguments for `sluice <args>`, as `./sluice` gives them (run from REPO_ROOT). */
 export function cliArgv(...args: string[]): string[] {
-  return [...SERVICE_NODE_FLAGS, 'packages/cli/src/bin.ts', ...args];
+  return [...SERVICE_NODE_FLAGS, CLI_ENTRY, ...args];
 }
 
 /** Runs `sluice <args>` to its end against a running Sluice (its environment, SLUICE_URL), as a user would. */
@@ -52,7 +57,7 @@ export function runCli(sluice: { env: Record<string, string>; url: string }, arg
   });
 }
 
-/** Starts `sluice <command>` exactly as `pnpm start` does (node with tsx on the CLI's entry). */
+/** Starts `sluice <command>` exactly as `npm start` does (node on the built CLI). */
 export function spawnSluice(command: string, env: Record<string, string>): SluiceProcess {
   const child = spawn(process.execPath, cliArgv(command), {
     cwd: REPO_ROOT,

@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32 --enable-source-maps
+// The services' node flags live in this line, the one place they are set (the built bin.js keeps it;
+// test/helpers/services.ts reads it). Why a large young generation: see SERVICE_NODE_FLAGS there.
 import { UsageError } from './usage-error';
 
 const USAGE = `usage: sluice <command>

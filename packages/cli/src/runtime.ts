@@ -43,7 +43,7 @@ export interface RuntimeOptions {
 }
 
 export async function createRuntime(config: SluiceConfig, options: RuntimeOptions): Promise<Runtime> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   const managedRedis: ManagedRedis | undefined = options.startRedis
     ? await ensureRedis(config.redisUrl, config.dataDir, logger)
     : undefined;

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { LOG_FORMATS, type LogFormat } from './logger';
 import type { ProcessEventErrors } from './outcomes';
 
 /**
@@ -20,6 +21,8 @@ export interface SluiceConfig {
   redisPrefix: string;
   databaseUrl: string | undefined;
   logLevel: string;
+  /** auto (readable in a terminal, JSON otherwise), json or pretty. */
+  logFormat: LogFormat;
   /** Port of /metrics for a stage worker or runner started on its own. */
   metricsPort: number;
   maxBodyBytes: number;
@@ -154,6 +157,7 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     redisPrefix: readPrefix(env),
     databaseUrl: readUrl(env, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:']),
     logLevel,
+    logFormat: readChoice(env, 'SLUICE_LOG_FORMAT', LOG_FORMATS, 'auto'),
     metricsPort: readInt(env, 'SLUICE_METRICS_PORT', 9100, 0, 65535),
     // PostHog's capture accepts request bodies up to 20 MB.
     maxBodyBytes: readInt(env, 'SLUICE_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

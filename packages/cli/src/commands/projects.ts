@@ -9,9 +9,9 @@ interface ProjectView {
   anonymizeIps: boolean;
 }
 
-const USAGE = 'usage: sluice projects create <name> [--id ID] [--json] | sluice projects list [--json]';
+const USAGE = 'usage: sluice projects create <name> [--id ID] [--json] | sluice projects list [--json] | sluice projects token <id>';
 
-/** `sluice projects create|list`. */
+/** `sluice projects create|list|token`. */
 export async function projectsCommand(args: string[], out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const [verb, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -27,11 +27,24 @@ export async function projectsCommand(args: string[], out: NodeJS.WritableStream
     else out.write(`created project ${project.id} ("${project.name}"); send events with api_key ${project.token}\n`);
     return;
   }
+  if (verb === 'token') {
+    // The token alone, for scripts: `curl … -d '{"api_key":"'"$(sluice projects token default)"'", …}'`.
+    const [id] = positionals;
+    if (!id || positionals.length > 1) throw new CliError(USAGE);
+    const project = (await listProjects()).find((p) => p.id === id);
+    if (!project) throw new CliError(`no project "${id}" (sluice projects list shows them)`);
+    out.write(`${project.token}\n`);
+    return;
+  }
   if (verb === 'list') {
-    const { results } = await adminRequest<{ results: ProjectView[] }>('GET', '/api/projects');
+    const results = await listProjects();
     if (values.json) out.write(`${JSON.stringify(results)}\n`);
     else printTable(['ID', 'NAME', 'TOKEN', 'ANONYMIZE IPS'], results.map((p) => [p.id, p.name, p.token, p.anonymizeIps ? 'yes' : 'no']), out);
     return;
   }
   throw new CliError(USAGE);
+}
+
+async function listProjects(): Promise<ProjectView[]> {
+  return (await adminRequest<{ results: ProjectView[] }>('GET', '/api/projects')).results;
 }
