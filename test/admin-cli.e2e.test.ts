@@ -56,4 +56,32 @@ describe('projects and app instances through the sluice CLI and the admin API (s
     const badId = await admin(sluice.url, 'POST', '/api/projects', { name: 'x', id: 'Not OK' });
     expect(badId).toMatchObject({ status: 400, body: { details: { field: 'id' } } });
   }, 120_000); // a dozen CLI processes
+
+  it('takes an app name (case-insensitive, or as a slug) where it takes an instance id, and lists the ids of an ambiguous one', async () => {
+    const p = ['--project', 'named'];
+    expect(cli('projects', 'create', 'Named').status).toBe(0);
+    const hello = JSON.parse(cli('apps', 'install', './examples/hello-world', ...p, '--config', 'name=Ada', '--json').stdout);
+    const recorder = JSON.parse(cli('apps', 'install', 'test/fixtures/apps/chain-recorder', ...p, '--config', 'label=A', '--json').stdout);
+
+    expect(cli('apps', 'disable', 'hello world', ...p).stdout).toMatch(`disabled Hello World (instance ${hello.id}): disabled`);
+    expect(cli('apps', 'enable', 'HELLO-WORLD', ...p).stdout).toMatch(`enabled Hello World (instance ${hello.id}): enabled`);
+    expect(cli('apps', 'config', 'Hello World', ...p, '--config', 'name=Bo').stdout).toMatch(`configured Hello World (instance ${hello.id})`);
+    const ordered = cli('apps', 'order', 'chain recorder', String(hello.id), ...p, '--json');
+    expect(ordered.status, ordered.stderr).toBe(0);
+    expect(JSON.parse(ordered.stdout).map((i: any) => i.id)).toEqual([recorder.id, hello.id]);
+    expect(cli('apps', 'logs', 'hello world', ...p).status).toBe(0);
+
+    const unknown = cli('apps', 'disable', 'nope', ...p);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/no app named "nope" in project named \(apps: Chain Recorder, Hello World\)/);
+
+    const again = JSON.parse(cli('apps', 'install', 'test/fixtures/apps/chain-recorder', ...p, '--config', 'label=B', '--json').stdout);
+    const ambiguous = cli('apps', 'remove', 'Chain Recorder', ...p);
+    expect(ambiguous.status).toBe(2);
+    expect(ambiguous.stderr).toMatch(`"Chain Recorder" names 2 instances in project named: ${recorder.id} (order 1, enabled), ${again.id} (order 3, enabled); give one of these ids`);
+    expect(JSON.parse(cli('apps', 'list', ...p, '--json').stdout)).toHaveLength(3);
+
+    expect(cli('apps', 'remove', 'hello world', ...p).stdout).toMatch(`removed instance ${hello.id} from project named`);
+    expect(JSON.parse(cli('apps', 'list', ...p, '--json').stdout).map((i: any) => i.id)).toEqual([recorder.id, again.id]);
+  }, 120_000);
 });

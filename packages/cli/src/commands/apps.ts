@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { CliError, RawBody, adminRequest, adminStream } from '../admin-client';
 import { parseConfig, readPositiveInt } from '../args';
+import { resolveInstanceRefs, type InstanceView } from '../instance-ref';
 import { printTable } from '../table';
 
 interface LogLine {
@@ -11,16 +12,7 @@ interface LogLine {
   message: string;
 }
 
-interface InstanceView {
-  id: number;
-  appId: number;
-  name: string;
-  capabilities: string[];
-  order: number;
-  enabled: boolean;
-}
-
-const readInstanceId = (raw: string | undefined, what = 'instance id') => readPositiveInt(raw, what);
+const INSTANCE = '<instance id | app name>';
 
 const ARCHIVE_TYPES: Array<[RegExp, string]> = [[/\.zip$/i, 'application/zip'], [/\.(tgz|tar\.gz)$/i, 'application/gzip'], [/\.tar$/i, 'application/x-tar']];
 
@@ -65,6 +57,13 @@ export async function appsCommand(args: string[], out: NodeJS.WritableStream = p
     },
   });
   const project = encodeURIComponent(values.project!);
+  const listInstances = async () => (await adminRequest<{ results: InstanceView[] }>('GET', `/api/projects/${project}/apps`)).results;
+  const instancePath = (id: number) => `/api/projects/${project}/apps/${id}`;
+  /** The instance a command's first argument names: an id, or an app name unambiguous in the project. */
+  const instanceId = async (usage: string) => {
+    if (!positionals[0]) throw new CliError(`usage: ${usage}`);
+    return (await resolveInstanceRefs([positionals[0]], values.project!, listInstances))[0]!;
+  };
   if (verb === 'install') {
     const dir = positionals[0];
     if (!dir) throw new CliError('usage: sluice apps install <dir|archive.zip|archive.tgz> [--project P] [--config key=value …] [--order N]');
@@ -94,61 +93,66 @@ export async function appsCommand(args: string[], out: NodeJS.WritableStream = p
   }
   if (verb === 'attach') {
     const [rawId, key, file] = positionals;
-    if (!rawId || !key || !file) throw new CliError('usage: sluice apps attach <instanceId> <key> <file> [--content-type T] [--project P]');
+    const usage = `sluice apps attach ${INSTANCE} <key> <file> [--content-type T] [--project P]`;
+    if (!rawId || !key || !file) throw new CliError(`usage: ${usage}`);
     const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
       throw new CliError(`${file}: cannot read it (${error.code ?? error.message})`);
     });
     const type = values['content-type'] ?? contentTypeOf(file);
-    const path = `/api/projects/${project}/apps/${readInstanceId(rawId)}/attachments/${encodeURIComponent(key)}?fileName=${encodeURIComponent(basename(file))}`;
+    const id = await instanceId(usage);
+    const path = `${instancePath(id)}/attachments/${encodeURIComponent(key)}?fileName=${encodeURIComponent(basename(file))}`;
     const saved = await adminRequest<{ key: string; fileName: string; contentType: string; size: number }>('PUT', path, new RawBody(bytes, type));
     if (values.json) out.write(`${JSON.stringify(saved)}\n`);
-    else out.write(`attached ${saved.fileName} (${saved.size} bytes, ${saved.contentType}) as "${saved.key}" of instance ${rawId}; the instance reloads with it\n`);
+    else out.write(`attached ${saved.fileName} (${saved.size} bytes, ${saved.contentType}) as "${saved.key}" of instance ${id}; the instance reloads with it\n`);
     return;
   }
   if (verb === 'list') {
-    const { results } = await adminRequest<{ results: InstanceView[] }>('GET', `/api/projects/${project}/apps`);
+    const results = await listInstances();
     if (values.json) out.write(`${JSON.stringify(results)}\n`);
     else printInstances(results, out);
     return;
   }
-  const instancePath = (raw: string | undefined) => `/api/projects/${project}/apps/${readInstanceId(raw)}`;
   const printInstance = (instance: InstanceView, what: string) =>
     out.write(values.json ? `${JSON.stringify(instance)}\n` : `${what} ${instance.name} (instance ${instance.id}): ${instance.enabled ? 'enabled' : 'disabled'}, order ${instance.order}\n`);
   if (verb === 'config') {
     const config = parseConfig(values.config!);
-    if (Object.keys(config).length === 0) throw new CliError('usage: sluice apps config <instanceId> --config key=value … (replaces the whole config)');
-    printInstance(await adminRequest<InstanceView>('PATCH', instancePath(positionals[0]), { config }), 'configured');
+    const usage = `sluice apps config ${INSTANCE} --config key=value … (replaces the whole config)`;
+    if (Object.keys(config).length === 0) throw new CliError(`usage: ${usage}`);
+    printInstance(await adminRequest<InstanceView>('PATCH', instancePath(await instanceId(usage)), { config }), 'configured');
     return;
   }
   if (verb === 'enable' || verb === 'disable') {
-    printInstance(await adminRequest<InstanceView>('PATCH', instancePath(positionals[0]), { enabled: verb === 'enable' }), `${verb}d`);
+    const id = await instanceId(`sluice apps ${verb} ${INSTANCE}`);
+    printInstance(await adminRequest<InstanceView>('PATCH', instancePath(id), { enabled: verb === 'enable' }), `${verb}d`);
     return;
   }
   if (verb === 'order') {
-    const order = positionals.map((raw) => readInstanceId(raw));
-    if (order.length === 0) throw new CliError('usage: sluice apps order <instanceId> <instanceId> … (the whole chain, first to last)');
+    if (positionals.length === 0) throw new CliError(`usage: sluice apps order ${INSTANCE} ${INSTANCE} … (the whole chain, first to last)`);
+    const order = await resolveInstanceRefs(positionals, values.project!, listInstances);
     const { results } = await adminRequest<{ results: InstanceView[] }>('PUT', `/api/projects/${project}/apps/order`, { order });
     if (values.json) out.write(`${JSON.stringify(results)}\n`);
     else printInstances(results, out);
     return;
   }
   if (verb === 'remove') {
-    await adminRequest('DELETE', instancePath(positionals[0]));
-    if (!values.json) out.write(`removed instance ${positionals[0]} from project ${values.project}\n`);
+    const id = await instanceId(`sluice apps remove ${INSTANCE}`);
+    await adminRequest('DELETE', instancePath(id));
+    if (!values.json) out.write(`removed instance ${id} from project ${values.project}\n`);
     return;
   }
   if (verb === 'logs') {
-    const limit = readInstanceId(values.limit, '--limit');
+    const limit = readPositiveInt(values.limit, '--limit');
+    const path = instancePath(await instanceId(`sluice apps logs ${INSTANCE} [--limit N] [--level L] [--follow]`));
     const query = new URLSearchParams({ limit: String(limit), ...(values.level && { level: values.level }) });
     const print = (line: LogLine) => out.write(values.json ? `${JSON.stringify(line)}\n` : `${line.timestamp} ${line.level.padEnd(5)} ${line.message}\n`);
     if (values.follow) {
-      await adminStream(`${instancePath(positionals[0])}/logs?${query}&follow=1`, (line) => print(line as LogLine));
+      await adminStream(`${path}/logs?${query}&follow=1`, (line) => print(line as LogLine));
       return;
     }
-    const { results } = await adminRequest<{ results: LogLine[] }>('GET', `${instancePath(positionals[0])}/logs?${query}`);
+    const { results } = await adminRequest<{ results: LogLine[] }>('GET', `${path}/logs?${query}`);
     // Oldest first, like a terminal log.
     for (const line of results.reverse()) print(line);
     return;
   }
-  throw new CliError('usage: sluice apps install <dir|archive> | attach <id> <key> <file> | list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N] [--level L] [--follow]  [--project P] [--json]');
+  throw new CliError('usage: sluice apps install <dir|archive> | attach <id|name> <key> <file> | list | config <id|name> --config k=v … | enable <id|name> | disable <id|name> | order <id|name> … | remove <id|name> | logs <id|name> [--limit N] [--level L] [--follow]  [--project P] [--json]');
 }
