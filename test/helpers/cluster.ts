@@ -19,8 +19,12 @@ export interface Cluster {
   processes: SluiceProcess[];
   /** The /metrics ports of the workers and runners started so far. */
   metricsPorts: number[];
-  /** Starts `sluice worker` or `sluice runner` as its own process and waits until it is ready. */
-  start(role: 'worker' | 'runner', extraEnv?: Record<string, string>): Promise<SluiceProcess>;
+  /**
+   * Starts `sluice worker` or `sluice runner` as its own process on a free SLUICE_METRICS_PORT and
+   * waits until it is ready; with `metricsPort: 'unset'`, leaves the variable unset (the process
+   * picks its port) and returns at once.
+   */
+  start(role: 'worker' | 'runner', extraEnv?: Record<string, string>, options?: { metricsPort?: 'free' | 'unset' }): Promise<SluiceProcess>;
   /** A client on the cluster's own database. */
   db(): Promise<pg.Client>;
   stop(): Promise<void>;
@@ -50,7 +54,12 @@ export async function startCluster(extraEnv: Record<string, string> = {}): Promi
     env,
     processes,
     metricsPorts,
-    start: async (role, roleEnv = {}) => {
+    start: async (role, roleEnv = {}, options = {}) => {
+      if (options.metricsPort === 'unset') {
+        const proc = spawnSluice(role, { ...env, ...roleEnv });
+        processes.push(proc);
+        return proc;
+      }
       const metricsPort = await freePort();
       metricsPorts.push(metricsPort);
       const proc = spawnSluice(role, { ...env, ...roleEnv, SLUICE_METRICS_PORT: String(metricsPort) });

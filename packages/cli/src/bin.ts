@@ -8,12 +8,13 @@ const USAGE = `usage: sluice <command>
   intake | worker | runner
                         one service alone (needs DATABASE_URL)
   apps install <dir>|<app.zip|app.tgz> [--project P] [--config key=value …] [--order N] [--json]
-  apps attach <id> <key> <file> [--content-type T]
+  apps attach <app> <key> <file> [--content-type T]
                         upload the file of an attachment config field (meta.attachments[key])
-  apps list | config <id> --config k=v … | enable <id> | disable <id> | order <id> … | remove <id> | logs <id> [--limit N] [--level L] [--follow]
-                        [--project P] [--json]
-  projects create <name> [--id ID] [--json] | projects list [--json]
+  apps list | config <app> --config k=v … | enable <app> | disable <app> | order <app> … | remove <app> | logs <app> [--limit N] [--level L] [--follow]
+                        [--project P] [--json]; <app> is an instance id or an app name (unambiguous in the project)
+  projects create <name> [--id ID] [--json] | projects list [--json] | projects token <id>
   events tail [--project P] [--event NAME] [--distinct-id ID] [--json]
+  status [--json]       the running processes (role, host, metrics URL, version, uptime) and queue depths
   new app <dir> [--ts] [--name "App name"]
                         scaffold an app: plugin.json, index, a test, a README
   dev <app-dir> (--events file.jsonl | --from-project P [--last N]) [--config key=value …] [--attach key=file …] [--json]
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   events: async () => (await import('./commands/events')).eventsCommand,
   dev: async () => (await import('./commands/dev')).devCommand,
   new: async () => (await import('./commands/new-app')).newCommand,
+  status: async () => (await import('./commands/status')).statusCommand,
 };
 
 const SERVICES: Record<string, Array<'intake' | 'worker' | 'runner'>> = {
@@ -60,7 +62,7 @@ async function main(argv: string[]): Promise<void> {
  * Errors a user can act on: one line, exit 2. Matched by name, so that reporting one does not
  * load the modules that define them (core's config, the queues package).
  */
-const KNOWN_ERRORS = new Set(['ConfigError', 'CliError', 'UsageError', 'RedisUnavailableError']);
+const KNOWN_ERRORS = new Set(['ConfigError', 'CliError', 'UsageError', 'RedisUnavailableError', 'PortInUseError']);
 
 function isKnown(error: unknown): error is Error {
   return error instanceof Error && KNOWN_ERRORS.has(error.name);

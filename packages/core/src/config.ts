@@ -25,6 +25,10 @@ export interface SluiceConfig {
   logFormat: LogFormat;
   /** Port of /metrics for a stage worker or runner started on its own. */
   metricsPort: number;
+  /** Whether SLUICE_METRICS_PORT was set: a chosen port that is taken stops the process; the default is swapped for a free one. */
+  metricsPortSet: boolean;
+  /** The host name other machines reach this process by, in its registered metrics URL (default: the listen host, or the machine's name when that is 0.0.0.0). */
+  advertiseHost: string | undefined;
   maxBodyBytes: number;
   /** Largest body after gzip/deflate/base64/lz64 decoding (a gzip bomb stops here). */
   maxDecodedBytes: number;
@@ -159,6 +163,8 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     logLevel,
     logFormat: readChoice(env, 'SLUICE_LOG_FORMAT', LOG_FORMATS, 'auto'),
     metricsPort: readInt(env, 'SLUICE_METRICS_PORT', 9100, 0, 65535),
+    metricsPortSet: Boolean(env.SLUICE_METRICS_PORT),
+    advertiseHost: env.SLUICE_ADVERTISE_HOST || undefined,
     // PostHog's capture accepts request bodies up to 20 MB.
     maxBodyBytes: readInt(env, 'SLUICE_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxDecodedBytes: readInt(env, 'SLUICE_MAX_DECODED_BYTES', 50 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { SluiceMetrics } from './index';
+import { listenOn, type ListenOptions } from './listen';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -34,17 +35,13 @@ export async function healthRoutes(app: FastifyInstance, deps: { metrics: Sluice
 
 /**
  * A small HTTP server with only the probes and /metrics, for a stage worker or runner started
- * on its own (the intake mounts the same routes on its own server).
+ * on its own (the intake mounts the same routes on its own server). Listens as listenOn says.
  */
-export async function startProbeServer(options: {
-  host: string;
-  port: number;
-  metrics: SluiceMetrics;
-  checks: Record<string, ReadinessCheck>;
-}): Promise<FastifyInstance> {
+export async function startProbeServer(
+  options: ListenOptions & { metrics: SluiceMetrics; checks: Record<string, ReadinessCheck> },
+): Promise<{ app: FastifyInstance; port: number; tookFreePort: boolean }> {
   const { default: Fastify } = await import('fastify');
   const app = Fastify({ logger: false });
   await app.register(healthRoutes, { metrics: options.metrics, checks: options.checks });
-  await app.listen({ host: options.host, port: options.port });
-  return app;
+  return { app, ...(await listenOn(app, options)) };
 }

@@ -133,3 +133,4 @@ export class SluiceMetrics {
   private readonly scrapeHooks: Array<(metrics: SluiceMetrics) => Promise<void>> = [];
 }
 export * from './http';
+export * from './listen';

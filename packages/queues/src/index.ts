@@ -7,3 +7,5 @@ export * from './pipeline-bus';
 export * from './redis-server';
 export * from './app-cache';
 export * from './ingest';
+export * from './process-registry';
+export * from './queue-depths';

@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import type { QueueProducer } from '@sluice/queues';
+import type { ProcessRegistry, QueueProducer } from '@sluice/queues';
 import type { Store } from '@sluice/store';
 import { requireAdminToken } from './admin-auth';
 import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-lookup';
@@ -11,6 +11,7 @@ import { attachmentRoutes } from './attachment-routes';
 import { deadLetterRoutes } from './dead-letter-routes';
 import { instanceRoutes } from './instance-routes';
 import { appRoutes } from './app-routes';
+import { metricsTargetRoutes, statusRoutes } from './process-routes';
 import { projectRoutes } from './project-routes';
 import { readRoutes } from './read-routes';
 
@@ -21,6 +22,8 @@ export interface AdminDeps {
   producer: QueueProducer;
   /** Tells every process that a project's pipeline changed. */
   pipelineChanged: (projectId: string) => Promise<void>;
+  /** The running processes (service discovery, status). */
+  processes: ProcessRegistry;
 }
 
 type ProjectParams = { projectId: string };
@@ -48,7 +51,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   });
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   // The options fastify passed in carry this plugin's `/api` prefix: the children must not add it again.
-  const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged };
+  const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged, processes: deps.processes };
+  await app.register(metricsTargetRoutes, childDeps);
   await app.register(securedRoutes, childDeps);
 }
 
@@ -67,6 +71,7 @@ async function securedRoutes(app: FastifyInstance, deps: AdminDeps): Promise<voi
   await app.register(readRoutes, deps);
   await app.register(appRoutes, deps);
   await app.register(attachmentRoutes, deps);
+  await app.register(statusRoutes, deps);
 
   app.get<{ Params: ProjectParams }>('/projects/:projectId/apps', { schema: schemas.listInstances }, async (request) => {
     const { id } = await project(request.params.projectId);

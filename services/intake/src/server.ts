@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger, PipelineCache, SluiceConfig } from '@sluice/core';
 import { healthRoutes, type ReadinessCheck, type SluiceMetrics } from '@sluice/metrics';
-import { entryQueue, hopJobId, serializedPipelineJob, type QueueProducer } from '@sluice/queues';
+import { ProcessRegistry, entryQueue, hopJobId, serializedPipelineJob, type QueueProducer } from '@sluice/queues';
 import type { Redis } from 'ioredis';
 import type { Store } from '@sluice/store';
 import { newId, type IngestedRequestText } from '@sluice/core';
@@ -116,7 +116,14 @@ export async function createIntake(options: IntakeOptions): Promise<Intake> {
     maxEventsPerRequest: config.maxEventsPerRequest,
     handleError,
   });
-  await app.register(adminRoutes, { prefix: '/api', store, producer, adminToken: options.adminToken, pipelineChanged: options.pipelineChanged });
+  await app.register(adminRoutes, {
+    prefix: '/api',
+    store,
+    producer,
+    adminToken: options.adminToken,
+    pipelineChanged: options.pipelineChanged,
+    processes: new ProcessRegistry(options.redis, config.redisPrefix),
+  });
 
   return {
     app,

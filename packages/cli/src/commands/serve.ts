@@ -1,9 +1,9 @@
 import { createIntake, bootstrap } from '@sluice/intake';
-import { startProbeServer } from '@sluice/metrics';
+import { listenOn, startProbeServer } from '@sluice/metrics';
 import { startRunner } from '@sluice/runner';
 import { startStageWorker } from '@sluice/stage-worker';
 import type { SluiceConfig } from '@sluice/core';
-import type { FastifyInstance } from 'fastify';
+import { announceProcess } from '../process-announcement';
 import { createRuntime, type Runtime } from '../runtime';
 import { UsageError } from '../usage-error';
 
@@ -44,7 +44,7 @@ export async function serve(config: SluiceConfig, roles: Role[], options: { star
       runtime.onPipelineChange.push(() => runner.refresh());
       closers.push(() => runner.close());
     }
-    let server: FastifyInstance;
+    let port: number;
     if (roles.includes('intake')) {
       const { adminToken } = await bootstrap(runtime.store, config, logger);
       const intake = await createIntake({
@@ -59,14 +59,24 @@ export async function serve(config: SluiceConfig, roles: Role[], options: { star
       // The intake closes first: no new events while the workers finish what they hold.
       closers.unshift(() => intake.close());
       runtime.onPipelineChange.push(async () => intake.clearCaches());
-      server = intake.app;
-      await server.listen({ host: config.host, port: config.port });
+      // Clients are configured with this port: never swap it for another.
+      ({ port } = await listenOn(intake.app, { host: config.host, port: config.port, variable: 'SLUICE_PORT', whenTaken: 'fail' }));
     } else {
-      server = await startProbeServer({ host: config.host, port: config.metricsPort, metrics: runtime.metrics, checks });
-      closers.push(() => server.close());
+      // 9100, the default, is also node_exporter's port, and a second worker on the host wants it too.
+      const probe = await startProbeServer({
+        host: config.host,
+        port: config.metricsPort,
+        variable: 'SLUICE_METRICS_PORT',
+        whenTaken: config.metricsPortSet ? 'fail' : 'free-port',
+        metrics: runtime.metrics,
+        checks,
+      });
+      closers.push(() => probe.app.close());
+      port = probe.port;
+      if (probe.tookFreePort) logger.warn({ port }, `port ${config.metricsPort} is taken: serving /metrics on ${config.host}:${port} (SLUICE_METRICS_PORT chooses one)`);
     }
-    const address = server.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
+    // Unregistered first at shutdown: service discovery stops listing it before it stops answering.
+    closers.unshift(await announceProcess(runtime, roles, port));
     logger.info({ roles, host: config.host, port, store: runtime.store.kind }, `sluice ${roles.join(' + ')} listening on http://${config.host}:${port}`);
   } catch (error) {
     await shutdown(runtime, closers);
