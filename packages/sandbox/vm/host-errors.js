@@ -3,7 +3,7 @@
 // Their host side (the {name, message} errors, the U+0001 'J' strings) is src/meta/host-sync.ts.
 (function (primordials) {
   const { jsonParse, jsonStringify, toWellFormed: toWellFormedOf } = primordials;
-  // Strings holding U+0000 cross the boundary as U+0001 'J' + JSON (see wrapString in host-sync.ts).
+  // Strings holding U+0000 cross the boundary as U+0001 'J' + JSON (see wrapString in src/meta/host-sync.ts).
   const wrapArg = (arg) => (typeof arg === 'string' && (arg.indexOf('\u0000') !== -1 || arg.charCodeAt(0) === 1) ? '\u0001J' + jsonStringify(arg) : arg);
   const hostCall = (fn, ...args) => {
     try {

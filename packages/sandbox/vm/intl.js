@@ -47,7 +47,7 @@
   const dateValue = (self, method) => {
     try { return timeValue.call(self); } catch (error) { throw new TypeError('Method Date.prototype.' + method + ' called on incompatible receiver ' + receiver(self)); }
   };
-  // The prototypes' own methods are stubs (see meta/lazy.ts) that call these.
+  // The prototypes' own methods are stubs (see vm/lazy-loader.js) that call these.
   const methods = Object.create(null);
   for (const method of ['toLocaleString', 'toLocaleDateString', 'toLocaleTimeString']) {
     methods['Date.prototype.' + method] = { [method](locales = undefined, options = undefined) {

@@ -9,7 +9,7 @@
   class RetryError extends Error {
     constructor(message) { super(message); this.name = 'RetryError'; }
   }
-  // Built-in modules: built on first require (meta/*.ts shims add theirs with sluice.provide).
+  // Built-in modules: built on first require (the lazy groups add theirs with sluice.provide: vm/lazy-loader.js).
   // 'node:crypto' and 'crypto' are the same module, as in Node.
   const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
   const factories = { '@posthog/plugin-scaffold': () => ({ RetryError }) };
@@ -377,5 +377,5 @@
     },
   };
   globalThis.__sluice = sluice;
-  sluice.provide = provide; // for the meta shims, before the app loads (see realm.ts)
+  sluice.provide = provide; // for the meta shims, before the app loads (see src/realm.ts)
 })();

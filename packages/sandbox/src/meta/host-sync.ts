@@ -38,7 +38,7 @@ function sanitize(error: unknown): HostCallError {
 /**
  * Strings cross the wasm boundary as NUL-terminated UTF-8, so a string holding U+0000 would be cut
  * short. Such strings (and any starting with U+0001, to keep the marker unambiguous) travel as
- * U+0001 'J' + their JSON, both ways; the shim's hostCall does the same on its side.
+ * U+0001 'J' + their JSON, both ways; hostCall in vm/host-errors.js does the same on its side.
  */
 function wrapString(text: string): string {
   return text.includes('\0') || text.charCodeAt(0) === 1 ? `\u0001J${JSON.stringify(text)}` : text;
