@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Builds what `sluice` runs: the CLI and every service it starts, bundled by esbuild from the
- * TypeScript sources into packages/cli/dist (ES modules, source maps beside them). Run by
+ * TypeScript sources into packages/cli/dist (ES modules, source maps beside them), after the
+ * sandbox's generated module of in-VM sources (packages/sandbox/scripts/build-vm-sources.mjs). Run by
  * `pnpm install` (the root's prepare script), `npm start`, `pnpm bench` and the test suite's
  * global setup, so what runs is never older than the sources. Takes well under a second.
  *
@@ -14,6 +15,7 @@ import { chmod, readFile, rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildVmSources } from '../packages/sandbox/scripts/build-vm-sources.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_DIST = join(ROOT, 'packages/cli/dist');
@@ -54,6 +56,8 @@ async function checkDeclaredDependencies(metafile) {
 
 export async function buildAll({ quiet = false } = {}) {
   const started = performance.now();
+  // The sandbox's in-VM JavaScript (packages/sandbox/vm/*.js) as the TypeScript module it imports.
+  await buildVmSources();
   await rm(CLI_DIST, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: ROOT,

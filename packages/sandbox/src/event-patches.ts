@@ -2,7 +2,7 @@ import type { PluginEvent } from '@sluice/core';
 import type { EventOutcome } from './app-vm';
 
 /**
- * The host's half of the batch protocol (the VM's half is processBatch in prelude.ts).
+ * The host's half of the batch protocol (the VM's half is processBatch in vm/prelude.js).
  *
  * The VM tracks which top-level and `properties` keys the app wrote or deleted; for an event the
  * app returns as the same object it answers a patch of those keys (or 0: unchanged) instead of

@@ -1,5 +1,6 @@
 import type { AppLogLevel } from '@sluice/core';
 import type { MetaCapability } from './types';
+import { CONSOLE_JS } from '../vm-sources';
 
 const LEVELS: AppLogLevel[] = ['debug', 'log', 'info', 'warn', 'error'];
 /** One line of app output is capped: an app must not fill the log table with one call. */
@@ -21,18 +22,5 @@ export const consoleMeta: MetaCapability = {
     vm.setProp(vm.global, '__host_log', log);
     log.dispose();
   },
-  shim: () => String.raw`
-    (function () {
-      const hostLog = globalThis.__host_log;
-      delete globalThis.__host_log;
-      const format = (value) => {
-        if (typeof value === 'string') return value;
-        if (value instanceof Error) return value.stack ? value.name + ': ' + value.message + '\n' + value.stack : String(value);
-        if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return String(value);
-        try { return JSON.stringify(value); } catch (error) { return String(value); }
-      };
-      const write = (level) => (...args) => hostLog(level, args.map(format).join(' '));
-      globalThis.console = { log: write('log'), info: write('info'), warn: write('warn'), error: write('error'), debug: write('debug') };
-    })();
-  `,
+  shim: () => CONSOLE_JS,
 };

@@ -1,5 +1,6 @@
 import { Reader, type ReaderModel } from '@maxmind/geoip2-node';
 import type { MetaCapability } from './types';
+import { GEOIP_JS, vmCall } from '../vm-sources';
 
 /** A MaxMind city database, opened once per process (the same file serves every instance). */
 export class GeoIpDatabase {
@@ -31,17 +32,5 @@ export const geoipMeta: MetaCapability = {
       return JSON.stringify(context.geoip.locate(ip));
     },
   }),
-  shim: () => String.raw`
-    (function () {
-      const request = globalThis.__sluice_channel.request;
-      const host = (ip) => request('geoip', ip);
-      const parse = JSON.parse;
-      meta.geoip = {
-        locate: (ip) => Promise.resolve().then(() => {
-          if (typeof ip !== 'string') throw new TypeError('meta.geoip.locate: the IP must be a string');
-          return host(ip);
-        }).then((json) => parse(json)),
-      };
-    })();
-  `,
+  shim: () => vmCall(GEOIP_JS, 'meta'),
 };

@@ -1,4 +1,5 @@
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import { CHANNEL_JS, vmCall } from '../vm-sources';
 
 /** The host side of one kind of request the app can await (meta.cache, fetch, …): a string in, a string (or nothing) out. */
 export type HostHandler = (payload: string) => Promise<string | undefined>;
@@ -14,54 +15,7 @@ export type HostHandler = (payload: string) => Promise<string | undefined>;
 /** Host calls one VM may have waiting at once (see the shim's request). */
 export const MAX_HOST_CALLS_IN_FLIGHT = 10_000;
 
-export const CHANNEL_SHIM = String.raw`
-(function () {
-  const notify = globalThis.__host_notify;
-  delete globalThis.__host_notify;
-  const { parse, stringify } = JSON;
-  const pending = new Map();
-  const MAX_IN_FLIGHT = ${MAX_HOST_CALLS_IN_FLIGHT};
-  let queue = [];
-  let nextId = 1;
-  globalThis.__sluice_channel = {
-    // decode (optional) turns the host's string into the promise's value; if it throws, the
-    // promise rejects with that error.
-    request(op, payload, decode) {
-      // Each waiting call holds a promise and its resolvers in the app's heap and a task on the
-      // host: a flood (100k parallel cache.get) is refused here, clearly, instead of running the
-      // heap out in odd places.
-      if (pending.size >= MAX_IN_FLIGHT) {
-        return Promise.reject(new RangeError('too many host calls waiting at once (meta.cache, meta.storage, fetch…): at most ' + MAX_IN_FLIGHT));
-      }
-      let settle;
-      const promise = new Promise((resolve, reject) => { settle = [resolve, reject, decode]; });
-      const id = nextId++;
-      if (queue.length === 0) notify();
-      queue.push([id, op, payload]);
-      pending.set(id, settle);
-      return promise;
-    },
-    take() {
-      const taken = queue;
-      queue = [];
-      return stringify(taken);
-    },
-    deliver(json) {
-      const results = parse(json);
-      for (let i = 0; i < results.length; i++) {
-        const [id, ok, value] = results[i];
-        const waiter = pending.get(id);
-        if (!waiter) continue;
-        pending.delete(id);
-        if (!ok) { waiter[1](new Error(value)); continue; }
-        const result = value === null ? undefined : value;
-        if (waiter[2] === undefined) { waiter[0](result); continue; }
-        try { waiter[0](waiter[2](result)); } catch (error) { waiter[1](error); }
-      }
-    },
-  };
-})();
-`;
+export const CHANNEL_SHIM = vmCall(CHANNEL_JS, JSON.stringify({ maxInFlight: MAX_HOST_CALLS_IN_FLIGHT }));
 
 type Settled = [id: number, ok: boolean, value: string | null];
 

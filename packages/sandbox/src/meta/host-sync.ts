@@ -6,7 +6,7 @@ import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
  * ArrayBuffers are read, each checked for type and size before any work; results go back as
  * strings or fresh ArrayBuffers (copies), never host objects. A failure becomes a thrown value
  * with only `name` and `message` (quickjs-emscripten copies just those); the in-VM shims turn it
- * into the matching JS error class (`rethrow` in HOST_ERRORS_SHIM).
+ * into the matching JS error class (`hostCall` in vm/host-errors.js).
  */
 
 /** Largest string or byte input a host function accepts (hash input, zlib input, URL…). */
@@ -38,7 +38,7 @@ function sanitize(error: unknown): HostCallError {
 /**
  * Strings cross the wasm boundary as NUL-terminated UTF-8, so a string holding U+0000 would be cut
  * short. Such strings (and any starting with U+0001, to keep the marker unambiguous) travel as
- * U+0001 'J' + their JSON, both ways; the shim's hostCall does the same on its side.
+ * U+0001 'J' + their JSON, both ways; hostCall in vm/host-errors.js does the same on its side.
  */
 function wrapString(text: string): string {
   return text.includes('\0') || text.charCodeAt(0) === 1 ? `\u0001J${JSON.stringify(text)}` : text;
@@ -142,44 +142,3 @@ export function newSyncHostFunction(vm: QuickJSContext, name: string, work: (arg
     return vm.newArrayBuffer(result.buffer.slice(result.byteOffset, result.byteOffset + result.byteLength));
   });
 }
-
-/**
- * In-VM helpers every shim of these globals uses (pasted into each lazy group's function, whose
- * `primordials` it reads: see meta/lazy.ts): `hostCall`
- * runs a host function and turns its `{name, message}` into a TypeError / RangeError / Error
- * (with Node's `code` where there is one); `toBytes` copies a typed array, DataView or
- * ArrayBuffer into a fresh ArrayBuffer the host can read; `wellFormed` is Node's USVString step.
- */
-export const HOST_ERRORS_SHIM = String.raw`
-  const { jsonParse, jsonStringify, toWellFormed: toWellFormedOf } = primordials;
-  // Strings holding U+0000 cross the boundary as U+0001 'J' + JSON (see wrapString in host-sync.ts).
-  const wrapArg = (arg) => (typeof arg === 'string' && (arg.indexOf('\u0000') !== -1 || arg.charCodeAt(0) === 1) ? '\u0001J' + jsonStringify(arg) : arg);
-  const hostCall = (fn, ...args) => {
-    try {
-      const result = fn(...args.map(wrapArg));
-      return typeof result === 'string' && result.charCodeAt(0) === 1 && result[1] === 'J' ? jsonParse(result.slice(2)) : result;
-    } catch (error) {
-      if (!error || typeof error !== 'object' || typeof error.message !== 'string') throw error;
-      const [name, code] = String(error.name || 'Error').split(':');
-      const Class = name === 'TypeError' ? TypeError : name === 'RangeError' ? RangeError : name === 'SyntaxError' ? SyntaxError : Error;
-      // Limits of the sandbox itself (interrupts, out of memory) pass through unchanged.
-      if (name === 'InternalError') throw error;
-      const copy = new Class(error.message);
-      if (code) copy.code = code;
-      throw copy;
-    }
-  };
-  const toBytes = (data, what) => {
-    if (data instanceof ArrayBuffer) return data.slice(0);
-    if (ArrayBuffer.isView(data)) return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
-    const error = new TypeError('The "' + what + '" argument must be of type string or an instance of Buffer, TypedArray, DataView, or ArrayBuffer.' + received(data));
-    error.code = 'ERR_INVALID_ARG_TYPE';
-    throw error;
-  };
-  // Node's ERR_INVALID_ARG_TYPE tail: ' Received type number (42)', ' Received an instance of X'…
-  const received = (value) => value === null ? ' Received null' : value === undefined ? ' Received undefined'
-    : typeof value === 'function' ? ' Received function ' + value.name
-    : typeof value === 'object' ? (value.constructor && value.constructor.name ? ' Received an instance of ' + value.constructor.name : ' Received ' + String(value))
-    : ' Received type ' + typeof value + ' (' + (typeof value === 'string' ? "'" + value.slice(0, 25) + (value.length > 25 ? "...'" : "'") : String(value)) + ')';
-  const wellFormed = (value) => toWellFormedOf.call(String(value));
-`;

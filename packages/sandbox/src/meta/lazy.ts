@@ -1,6 +1,7 @@
 import type { QuickJSHandle } from 'quickjs-emscripten-core';
 import { newSyncHostFunction, type HostArgs, type HostResult } from './host-sync';
 import type { MetaCapability } from './types';
+import { HOST_ERRORS_JS, LAZY_LOADER_JS, vmCall } from '../vm-sources';
 
 /** A synchronous host function of a group: its name (for error messages) and its work (see host-sync.ts). */
 export type HostFunctionSpec = readonly [name: string, work: (args: HostArgs) => HostResult];
@@ -10,11 +11,13 @@ export type HostFunctionSpec = readonly [name: string, work: (args: HostArgs) =>
  * when the app first touches one of them: most apps use none, and their ~55 KB of in-VM JavaScript
  * would otherwise be parsed and run in every VM (one per instance, per compile, per rebuild).
  *
- * `source` is a function expression `(function (host, shared, primordials) { … })` answering
- * `{ globals?, modules?, methods? }` by name. It gets its host functions in `host` (made when the
- * group loads, never on the global object), `shared` (what groups leave for each other:
- * `DOMException`, `NodeBuffer`) and `primordials` (builtins taken before the app ran: JSON's
- * parse/stringify, String#toWellFormed/concat, Date#getTime, Number/BigInt#valueOf).
+ * `source` (a vm/*.js file) is a function expression `(function (host, shared, primordials,
+ * helpers) { … })` answering `{ globals?, modules?, methods? }` by name. It gets its host functions
+ * in `host` (made when the group loads, never on the global object), `shared` (what groups leave
+ * for each other: `DOMException`, `NodeBuffer`), `primordials` (builtins taken before the app ran:
+ * JSON's parse/stringify, String#toWellFormed/concat, Date#getTime, Number/BigInt#valueOf) and
+ * `helpers`, what vm/host-errors.js answers (`hostCall`, `toBytes`, `received`, `wellFormed`),
+ * evaluated with the group so that a VM loading no group never parses it.
  */
 export interface LazyGroup {
   name: string;
@@ -34,6 +37,14 @@ export interface LazyGroup {
   source: string;
 }
 
+/**
+ * A group's source as the host evaluates it: `(host, shared, primordials)` → the group's answer,
+ * its helpers made first. The group's file starts on line 1, so VM error lines are the file's.
+ */
+function withHelpers(source: string): string {
+  return `(function (host, shared, primordials) { return (${source}\n)(host, shared, primordials, (${HOST_ERRORS_JS}\n)(primordials)); })`;
+}
+
 /** The in-VM loader: accessors, module factories and method stubs that evaluate a group on first use. */
 function loaderShim(groups: LazyGroup[]): string {
   const table: Record<string, { requires: string[]; globals: string[]; modules: string[]; methods: [string, string, string, number][] }> = {};
@@ -49,76 +60,7 @@ function loaderShim(groups: LazyGroup[]): string {
       }),
     };
   }
-  return String.raw`
-    (function () {
-      const sluice = globalThis.__sluice;
-      const hostLoad = globalThis.__host_lazy;
-      delete globalThis.__host_lazy;
-      const GROUPS = ${JSON.stringify(table)};
-      const ORDER = ${JSON.stringify(groups.map((group) => group.name))};
-      const { defineProperty, getOwnPropertyDescriptor, create } = Object;
-      const { apply, defineProperty: tryDefine } = Reflect;
-      // Taken now, before the app runs: a group loaded later still uses the originals.
-      const primordials = { jsonParse: JSON.parse, jsonStringify: JSON.stringify, toWellFormed: String.prototype.toWellFormed, concat: String.prototype.concat,
-        dateGetTime: Date.prototype.getTime, numberValueOf: Number.prototype.valueOf, bigintValueOf: BigInt.prototype.valueOf };
-      const shared = create(null);
-      const loaded = create(null);
-      const loading = create(null);
-      const getters = create(null); // global name → the accessor's getter (still ours unless the app replaced it)
-      const load = (name) => {
-        const done = loaded[name];
-        if (done) return done;
-        if (loading[name]) throw new Error('sandbox: the ' + name + ' globals need themselves to load');
-        loading[name] = true;
-        try {
-          const group = GROUPS[name];
-          for (let i = 0; i < group.requires.length; i++) load(group.requires[i]);
-          const answer = hostLoad(name, shared, primordials);
-          for (let i = 0; i < group.globals.length; i++) {
-            const key = group.globals[i];
-            const current = getOwnPropertyDescriptor(globalThis, key);
-            // (a frozen globalThis keeps the accessor, which answers the same value)
-            if (current && current.get === getters[key]) tryDefine(globalThis, key, { __proto__: null, value: answer.globals[key], writable: true, configurable: true, enumerable: false });
-          }
-          loaded[name] = answer;
-          return answer;
-        } finally {
-          loading[name] = false;
-        }
-      };
-      for (let g = 0; g < ORDER.length; g++) {
-        const name = ORDER[g];
-        const group = GROUPS[name];
-        for (let i = 0; i < group.globals.length; i++) {
-          const key = group.globals[i];
-          const get = function () { return load(name).globals[key]; };
-          getters[key] = get;
-          defineProperty(globalThis, key, {
-            get,
-            // As in Node, where these are writable data properties: the app's value wins.
-            set(value) {
-              // (null-prototype descriptors: an Object.prototype.get the app defined cannot spoil them)
-              if (this === globalThis) tryDefine(globalThis, key, { __proto__: null, value, writable: true, configurable: true, enumerable: false });
-              else tryDefine(this, key, { __proto__: null, value, writable: true, configurable: true, enumerable: true });
-            },
-            configurable: true, enumerable: false,
-          });
-        }
-        for (let i = 0; i < group.modules.length; i++) {
-          const module = group.modules[i];
-          sluice.provide(module, () => load(name).modules[module]);
-        }
-        for (let i = 0; i < group.methods.length; i++) {
-          const [path, ctor, method, length] = group.methods[i];
-          const impl = () => load(name).methods[path];
-          const stub = length === 1
-            ? { [method](a, b = undefined, c = undefined) { return apply(impl(), this, arguments); } }[method]
-            : { [method](a = undefined, b = undefined) { return apply(impl(), this, arguments); } }[method];
-          defineProperty(globalThis[ctor].prototype, method, { value: stub, writable: true, configurable: true, enumerable: false });
-        }
-      }
-    })();
-  `;
+  return vmCall(LAZY_LOADER_JS, JSON.stringify({ groups: table, order: groups.map((group) => group.name) }));
 }
 
 /**
@@ -127,7 +69,7 @@ function loaderShim(groups: LazyGroup[]): string {
  * the VM first needs the group, and the loader shim itself.
  */
 export function lazyGlobals(groups: LazyGroup[]): MetaCapability {
-  const byName = new Map(groups.map((group) => [group.name, group]));
+  const byName = new Map(groups.map((group) => [group.name, { group, source: withHelpers(group.source) }]));
   for (const group of groups) {
     for (const dependency of group.requires ?? []) {
       if (!byName.has(dependency)) throw new Error(`lazy group ${group.name} requires unknown group ${dependency}`);
@@ -143,9 +85,9 @@ export function lazyGlobals(groups: LazyGroup[]): MetaCapability {
       // could have put a setter on (Array.prototype[0], Object.prototype.decode…).
       const load = vm.newFunction('lazy', (nameHandle, sharedHandle, primordialsHandle) => {
         const name = nameHandle && vm.typeof(nameHandle) === 'string' ? vm.getString(nameHandle) : '';
-        const group = byName.get(name);
-        if (!group || !sharedHandle || !primordialsHandle) throw new Error(`unknown group ${name}`);
-        const evaluated = vm.evalCode(group.source, `sluice-${name}.js`, { type: 'global' });
+        const { group, source } = byName.get(name) ?? {};
+        if (!group || !source || !sharedHandle || !primordialsHandle) throw new Error(`unknown group ${name}`);
+        const evaluated = vm.evalCode(source, `sluice-${name}.js`, { type: 'global' });
         if (evaluated.error) return { error: evaluated.error };
         const handles: QuickJSHandle[] = [evaluated.value];
         try {

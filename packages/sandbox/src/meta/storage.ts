@@ -1,4 +1,5 @@
 import type { AppStorage, MetaCapability } from './types';
+import { STORAGE_JS, vmCall } from '../vm-sources';
 
 export const MAX_STORAGE_VALUE_BYTES = 1024 * 1024;
 export const MAX_STORAGE_KEY_LENGTH = 1024;
@@ -36,25 +37,5 @@ export const storageMeta: MetaCapability = {
       return op === 'get' ? (result ?? '') : undefined;
     },
   }),
-  shim: () => String.raw`
-    (function () {
-      const request = globalThis.__sluice_channel.request;
-      const { parse, stringify } = JSON;
-      const host = (op, key, value) => request('storage', stringify([op, key, value]));
-      const keyOf = (key) => {
-        if (typeof key !== 'string') throw new TypeError('meta.storage: the key must be a string');
-        return key;
-      };
-      meta.storage = {
-        get: (key, defaultValue) => Promise.resolve().then(() => host('get', keyOf(key))).then((value) =>
-          value === '' || value === undefined ? defaultValue : parse(value)),
-        set: (key, value) => Promise.resolve().then(() => {
-          const json = stringify(value);
-          if (json === undefined) throw new TypeError('meta.storage.set: the value is not JSON-serializable');
-          return host('set', keyOf(key), json);
-        }).then(() => undefined),
-        del: (key) => Promise.resolve().then(() => host('del', keyOf(key))).then(() => undefined),
-      };
-    })();
-  `,
+  shim: () => vmCall(STORAGE_JS, 'meta'),
 };

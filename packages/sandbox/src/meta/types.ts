@@ -55,7 +55,8 @@ export interface AppAttachmentFile {
 
 /**
  * One capability of `meta` or of the app's globals: the host side (functions put on the VM's
- * global object) and the in-VM shim (JavaScript run once after the prelude, with `meta` in scope).
+ * global object) and the in-VM shim (JavaScript run once after the prelude, with `meta` in scope;
+ * the shims' code is in vm/*.js).
  */
 export interface MetaCapability {
   name: string;

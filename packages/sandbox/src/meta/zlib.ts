@@ -1,6 +1,7 @@
 import * as zlib from 'node:zlib';
-import { HOST_ERRORS_SHIM, HostCallError, MAX_HOST_OUTPUT_BYTES } from './host-sync';
+import { HostCallError, MAX_HOST_OUTPUT_BYTES } from './host-sync';
 import type { LazyGroup } from './lazy';
+import { ZLIB_JS } from '../vm-sources';
 
 const METHODS = {
   gzip: zlib.gzipSync, gunzip: zlib.gunzipSync, deflate: zlib.deflateSync, inflate: zlib.inflateSync,
@@ -31,32 +32,5 @@ export const zlibModule: LazyGroup = {
       return new Uint8Array(METHODS[method as Method](input, options));
     }],
   },
-  source: String.raw`
-    (function (host, shared, primordials) {
-      const hostZlib = host.zlib;
-      ${HOST_ERRORS_SHIM}
-      const { toBuffer, fromString } = shared.NodeBuffer;
-      const run = (method, data, options) => {
-        const bytes = typeof data === 'string' ? fromString(wellFormed(data), 'utf8') : data;
-        const input = toBytes(bytes, 'buffer');
-        const opts = options && typeof options === 'object' ? options : {};
-        const level = typeof opts.level === 'number' ? opts.level : undefined;
-        const max = typeof opts.maxOutputLength === 'number' ? opts.maxOutputLength : undefined;
-        return toBuffer(hostCall(hostZlib, method, input, level, max));
-      };
-      const zlibModule = {};
-      for (const method of ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress']) {
-        zlibModule[method + 'Sync'] = (data, options) => run(method, data, options);
-        // Callback form: answered on a later microtask (there are no timers in apps).
-        zlibModule[method] = (data, options, callback) => {
-          if (typeof options === 'function') { callback = options; options = {}; }
-          if (typeof callback !== 'function') { const e = new TypeError('The "callback" argument must be of type function. Received ' + typeof callback); e.code = 'ERR_INVALID_ARG_TYPE'; throw e; }
-          let result, failure = null;
-          try { result = run(method, data, options); } catch (error) { failure = error; }
-          Promise.resolve().then(() => (failure ? callback(failure) : callback(null, result)));
-        };
-      }
-      return { modules: { zlib: zlibModule } };
-    })
-  `,
+  source: ZLIB_JS,
 };
