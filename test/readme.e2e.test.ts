@@ -50,7 +50,7 @@ describe('the README', () => {
     npm.stderr!.on('data', (chunk) => (output += chunk));
     const exited = new Promise<number | null>((done) => npm.once('exit', (code) => done(code)));
     cleanups.push(async () => {
-      if (npm.exitCode === null) process.kill(-npm.pid!, 'SIGTERM');
+      if (npm.exitCode === null && npm.signalCode === null) process.kill(-npm.pid!, 'SIGTERM');
       await exited;
       await deleteRedisPrefix(prefix);
       await rm(dataDir, { recursive: true, force: true });
