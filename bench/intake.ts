@@ -11,10 +11,10 @@
  * event loop).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { readSampleEvents, type SampleEvent } from '../test/fixtures/sample-events';
 import { startCluster } from '../test/helpers/cluster';
 import { int, median, ms } from './format';
 import { measureHeadOfLine, printHeadOfLine } from './intake-head-of-line';
@@ -37,13 +37,12 @@ const TARGET_P99_MS = 20;
 /** Cores' worth used by unrelated processes during a run above which the output says the figures are disturbed. */
 const OTHER_CPU_WARNING = 0.2;
 
-export type SampleEvent = { uuid: string; event: string; distinct_id: string; properties: Record<string, unknown> } & Record<string, unknown>;
+export type { SampleEvent };
 
 /** The sample events trimmed to ≤ MAX_EVENT_BYTES, each with a fresh uuid. */
 function trimmedEvents(): SampleEvent[] {
-  const lines = readFileSync(join(REPO_ROOT, '../shared/data/events-sample.jsonl'), 'utf8').trim().split('\n');
-  return lines.map((line) => {
-    const { properties, ...top } = JSON.parse(line) as SampleEvent;
+  return readSampleEvents().map((sampleEvent) => {
+    const { properties, ...top } = sampleEvent;
     const event = { ...top, uuid: crypto.randomUUID(), properties: {} } as SampleEvent;
     for (const [key, value] of Object.entries(properties)) {
       event.properties[key] = value;

@@ -18,6 +18,7 @@ import { applyConfigDefaults, compileApp, createAppVm, instanceMemoryBytes, Memo
 import type { PluginEvent } from '@sluice/core';
 import releaseSyncVariant from '@jitl/quickjs-wasmfile-release-sync';
 import { newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten-core';
+import { readSampleEvents } from '../test/fixtures/sample-events';
 import { REDIS_URL, REPO_ROOT } from '../test/helpers/services';
 import { RedisAppCache, clearAppCache } from '../packages/queues/src/app-cache';
 
@@ -27,8 +28,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 function sampleBatch(): PluginEvent[] {
-  const lines = readFileSync(join(REPO_ROOT, '../shared/data/events-sample.jsonl'), 'utf8').trim().split('\n');
-  return lines.slice(0, BATCH).map((line) => JSON.parse(line) as PluginEvent);
+  return readSampleEvents().slice(0, BATCH) as PluginEvent[];
 }
 
 interface Rate {

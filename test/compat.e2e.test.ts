@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSampleEvents } from './fixtures/sample-events';
 import { admin, appSource, post } from './helpers/api';
 import { startCluster, type Cluster } from './helpers/cluster';
-import { REDIS_URL, REPO_ROOT, waitFor } from './helpers/services';
+import { REDIS_URL, waitFor } from './helpers/services';
 
 /**
  * The compatibility corpus (test/compat/): well-known PostHog apps, re-created from their public
@@ -27,7 +26,7 @@ const PIPELINE_KEYS = ['$plugins_succeeded', '$plugins_failed', '$plugins_deferr
 
 type Json = Record<string, any>;
 
-const SAMPLE: Json[] = readFileSync(join(REPO_ROOT, '../shared/data/events-sample.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+const SAMPLE: Json[] = readSampleEvents();
 
 /** Sample events matching `filter`, as clients send them: fresh uuids, optional overrides. */
 function sample(count: number, filter: (event: Json) => boolean = () => true, overrides: (event: Json, index: number) => Json = () => ({})): Json[] {

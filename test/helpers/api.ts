@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { readSampleEvents } from '../fixtures/sample-events';
 import { ADMIN_TOKEN, PROJECT_TOKEN, REPO_ROOT } from './services';
 
 export async function admin<T = any>(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -44,9 +45,9 @@ export async function install(url: string, dir: string, config: Record<string, s
 
 /** The sample events as clients send them, with the test project's token and fresh uuids. */
 export function sampleEvents(count: number): Array<Record<string, any>> {
-  const lines = readFileSync(join(REPO_ROOT, '../shared/data/events-sample.jsonl'), 'utf8').trim().split('\n');
+  const sample = readSampleEvents();
   return Array.from({ length: count }, (_, index) => {
-    const event = JSON.parse(lines[index % lines.length]!);
+    const event = sample[index % sample.length]!;
     return { ...event, uuid: crypto.randomUUID(), api_key: PROJECT_TOKEN };
   });
 }

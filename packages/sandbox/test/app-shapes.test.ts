@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AppLogEntry, PluginEvent } from '@sluice/core';
 import { AppSourceError, applyConfigDefaults, compileApp, createAppVm, type AppVm } from '../src';
 import { abandonedRuntimes } from '../src/quickjs';
+import { readSampleEvents } from '../../../test/fixtures/sample-events';
 
-const SAMPLE = fileURLToPath(new URL('../../../../shared/data/events-sample.jsonl', import.meta.url));
 
 function event(name = '$pageview', properties: Record<string, unknown> = {}): PluginEvent {
   return {
@@ -34,7 +32,7 @@ describe('hello-world', () => {
 
   it('gives back the sample events exactly as Node would, non-ASCII text included', async () => {
     const { vm } = await load({ 'index.js': "export function processEvent(e) { e.properties.hello = 'Hello ☃ 𝄞 ü'; return e }" });
-    const events = readFileSync(SAMPLE, 'utf8').trim().split('\n').slice(0, 300).map((line) => JSON.parse(line) as PluginEvent);
+    const events = readSampleEvents().slice(0, 300) as PluginEvent[];
     events[0]!.properties.tricky = 'lone \ud800 surrogate, nul \u0000 and ' + '€'.repeat(500);
     const expected = events.map((e) => ({ status: 'ok', event: { ...e, properties: { ...e.properties, hello: 'Hello ☃ 𝄞 ü' } } }));
     expect(await vm.processEventBatch(events)).toEqual(expected);

@@ -1,12 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AppLogEntry, PluginEvent } from '@sluice/core';
 import { compileApp, createAppVm, type EventOutcome } from '../src';
+import { readSampleEvents } from '../../../test/fixtures/sample-events';
 
-const SAMPLE = fileURLToPath(new URL('../../../../shared/data/events-sample.jsonl', import.meta.url));
-const sample = (count: number, from = 0): PluginEvent[] =>
-  readFileSync(SAMPLE, 'utf8').trim().split('\n').slice(from, from + count).map((line) => JSON.parse(line) as PluginEvent);
+const sample = (count: number, from = 0): PluginEvent[] => readSampleEvents().slice(from, from + count) as PluginEvent[];
 
 async function vmOf(code: string, limits: { callTimeoutMs?: number; memoryBytes?: number } = {}) {
   const app = await compileApp({ 'plugin.json': JSON.stringify({ name: 'batch' }), 'index.js': code });

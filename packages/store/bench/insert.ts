@@ -1,23 +1,17 @@
 /**
- * insertEvents throughput on both backends: 20,000 events from the shared sample (repeated with
+ * insertEvents throughput on both backends: 20,000 events from test/fixtures/events-sample.jsonl (repeated with
  * fresh uuids) in batches of 500, the size a store job typically carries.
  *
  *   npx tsx packages/store/bench/insert.ts [total] [batch]
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { PluginEvent } from '@sluice/core';
 import { createTestStore } from '../src/index';
+import { readSampleEvents } from '../../../test/fixtures/sample-events';
 
 const TOTAL = Number(process.argv[2] ?? 20_000);
 const BATCH = Number(process.argv[3] ?? 500);
-const SAMPLE = fileURLToPath(new URL('../../../../shared/data/events-sample.jsonl', import.meta.url));
-
-const sample = readFileSync(process.env.SLUICE_BENCH_EVENTS ?? SAMPLE, 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => JSON.parse(line) as Record<string, unknown>);
+const sample: Array<Record<string, unknown>> = readSampleEvents(process.env.SLUICE_BENCH_EVENTS);
 
 const events: PluginEvent[] = Array.from({ length: TOTAL }, (_, i) => {
   const raw = sample[i % sample.length]!;
