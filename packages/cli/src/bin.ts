@@ -5,8 +5,9 @@ import { UsageError } from './usage-error';
 
 const USAGE = `usage: sluice <command>
   start                 intake + stage workers + runner in one process (embedded store unless DATABASE_URL)
-  intake | worker | runner
-                        one service alone (needs DATABASE_URL)
+  intake | admin | worker | runner
+                        one service alone (needs DATABASE_URL); intake serves capture and the
+                        admin API on one port (SLUICE_INTAKE_ADMIN=false: capture only), admin the admin API
   apps install <dir>|<app.zip|app.tgz> [--project P] [--config key=value …] [--order N] [--json]
   apps attach <app> <key> <file> [--content-type T]
                         upload the file of an attachment config field (meta.attachments[key])
@@ -39,9 +40,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./commands/status')).statusCommand,
 };
 
-const SERVICES: Record<string, Array<'intake' | 'worker' | 'runner'>> = {
+const SERVICES: Record<string, Array<'intake' | 'admin' | 'worker' | 'runner'>> = {
   start: ['intake', 'worker', 'runner'],
   intake: ['intake'],
+  admin: ['admin'],
   worker: ['worker'],
   runner: ['runner'],
 };

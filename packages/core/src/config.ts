@@ -29,6 +29,8 @@ export interface SluiceConfig {
   metricsPortSet: boolean;
   /** The host name other machines reach this process by, in its registered metrics URL (default: the listen host, or the machine's name when that is 0.0.0.0). */
   advertiseHost: string | undefined;
+  /** Whether `sluice intake` and `sluice start` serve the admin API beside capture (false: run `sluice admin` for it). */
+  intakeServesAdmin: boolean;
   maxBodyBytes: number;
   /** Largest body after gzip/deflate/base64/lz64 decoding (a gzip bomb stops here). */
   maxDecodedBytes: number;
@@ -165,6 +167,7 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     metricsPort: readInt(env, 'SLUICE_METRICS_PORT', 9100, 0, 65535),
     metricsPortSet: Boolean(env.SLUICE_METRICS_PORT),
     advertiseHost: env.SLUICE_ADVERTISE_HOST || undefined,
+    intakeServesAdmin: readChoice(env, 'SLUICE_INTAKE_ADMIN', ['true', 'false'] as const, 'true') === 'true',
     // PostHog's capture accepts request bodies up to 20 MB.
     maxBodyBytes: readInt(env, 'SLUICE_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxDecodedBytes: readInt(env, 'SLUICE_MAX_DECODED_BYTES', 50 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),

@@ -1,2 +1,1 @@
-export { createIntake, type Intake, type IntakeOptions } from './server';
-export { bootstrap, type BootstrapResult } from './bootstrap';
+export { createCapture, type Capture, type CaptureOptions } from './capture';

@@ -1,14 +1,14 @@
-import { createIntake, bootstrap } from '@sluice/intake';
 import { listenOn, startProbeServer } from '@sluice/metrics';
 import { startRunner } from '@sluice/runner';
 import { startStageWorker } from '@sluice/stage-worker';
 import type { SluiceConfig } from '@sluice/core';
+import { createHttpFront } from '../http-front';
 import { announceProcess } from '../process-announcement';
 import { createRuntime, type Runtime } from '../runtime';
 import { UsageError } from '../usage-error';
 
-export type Role = 'intake' | 'worker' | 'runner';
-
+/** `intake` is capture and the admin API on one port; `admin` is the admin API alone. */
+export type Role = 'intake' | 'admin' | 'worker' | 'runner';
 
 /**
  * Runs the given services in this process until SIGINT/SIGTERM, then shuts down in order: stop
@@ -45,22 +45,14 @@ export async function serve(config: SluiceConfig, roles: Role[], options: { star
       closers.push(() => runner.close());
     }
     let port: number;
-    if (roles.includes('intake')) {
-      const { adminToken } = await bootstrap(runtime.store, config, logger);
-      const intake = await createIntake({
-        ...runtime,
-        adminToken,
-        checks,
-        pipelineChanged: async (projectId) => {
-          runtime.pipelines.invalidate(projectId);
-          await runtime.bus.publish(projectId);
-        },
-      });
-      // The intake closes first: no new events while the workers finish what they hold.
-      closers.unshift(() => intake.close());
-      runtime.onPipelineChange.push(async () => intake.clearCaches());
+    const capture = roles.includes('intake');
+    const admin = roles.includes('admin') || (capture && config.intakeServesAdmin);
+    if (capture || admin) {
+      const front = await createHttpFront(runtime, { capture, admin, checks });
+      // The HTTP front closes first: no new events while the workers finish what they hold.
+      closers.unshift(() => front.close());
       // Clients are configured with this port: never swap it for another.
-      ({ port } = await listenOn(intake.app, { host: config.host, port: config.port, variable: 'SLUICE_PORT', whenTaken: 'fail' }));
+      ({ port } = await listenOn(front.app, { host: config.host, port: config.port, variable: 'SLUICE_PORT', whenTaken: 'fail' }));
     } else {
       // 9100, the default, is also node_exporter's port, and a second worker on the host wants it too.
       const probe = await startProbeServer({

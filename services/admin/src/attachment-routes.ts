@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { attachmentKeys } from '@sluice/sandbox';
-import { invalidField } from './admin-body';
-import { instanceOrNotFound } from './admin-lookup';
+import { invalidField } from './body';
+import { instanceOrNotFound } from './lookup';
 import type { AdminDeps } from './admin-routes';
-import { schemas } from './admin-schemas';
-import { ApiError, notFound } from './errors';
+import { schemas } from './schemas';
+import { ApiError, notFound } from '@sluice/http';
 
 type AttachmentParams = { projectId: string; instanceId: string; key: string };
 

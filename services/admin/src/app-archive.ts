@@ -8,7 +8,7 @@ import { unzipSync } from 'fflate';
 // tar-stream: the long-standing streaming tar parser (mafintosh) under tar-fs and npm tools; it
 // parses only, never touches the disk, so nothing in an archive can land outside memory.
 import { extract } from 'tar-stream';
-import { ApiError } from './errors';
+import { ApiError } from '@sluice/http';
 
 /** The archive formats an app can be uploaded in, told apart by their first bytes. */
 export const ARCHIVE_CONTENT_TYPES = ['application/zip', 'application/x-zip-compressed', 'application/gzip', 'application/x-gzip', 'application/x-tar', 'application/x-compressed-tar', 'application/octet-stream'];

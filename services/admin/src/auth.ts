@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from './errors';
+import { ApiError } from '@sluice/http';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();

@@ -1,9 +1,9 @@
 import type { AppInstance, AppSource, InstanceSettings } from '@sluice/core';
 import { AppSourceError, applyConfigDefaults, compileApp, missingAttachments } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
-import { invalidField as invalid, isRecord, readAppSourceField, readConfigValues } from './admin-body';
+import { invalidField as invalid, isRecord, readAppSourceField, readConfigValues } from './body';
 import { readAppArchive } from './app-archive';
-import { ApiError } from './errors';
+import { ApiError } from '@sluice/http';
 import { readInstanceSettings } from './instance-settings';
 
 export interface InstallRequest {

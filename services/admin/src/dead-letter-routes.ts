@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { readBodyObject, readPositiveIntArray, invalidField } from './admin-body';
-import { projectOrNotFound } from './admin-lookup';
-import { readInstanceId, readLimit } from './admin-params';
+import { readBodyObject, readPositiveIntArray, invalidField } from './body';
+import { projectOrNotFound } from './lookup';
+import { readInstanceId, readLimit } from './params';
 import type { AdminDeps } from './admin-routes';
-import { schemas } from './admin-schemas';
+import { schemas } from './schemas';
 import { replayDeadLetters } from './dead-letters';
 
 type ProjectParams = { projectId: string };

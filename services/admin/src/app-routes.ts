@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppRecord } from '@sluice/core';
 import { StoreInputError } from '@sluice/store';
-import { invalidField, readAppSourceField, readBodyObject, readConfigValues } from './admin-body';
-import { instanceOrNotFound, instanceView } from './admin-lookup';
+import { invalidField, readAppSourceField, readBodyObject, readConfigValues } from './body';
+import { instanceOrNotFound, instanceView } from './lookup';
 import type { AdminDeps } from './admin-routes';
-import { schemas } from './admin-schemas';
+import { schemas } from './schemas';
 import { upgradeInstance } from './app-install';
-import { ApiError, notFound } from './errors';
+import { ApiError, notFound } from '@sluice/http';
 
 type AppParams = { appId: string };
 type InstanceParams = { projectId: string; instanceId: string };

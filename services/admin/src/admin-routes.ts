@@ -2,9 +2,9 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { ProcessRegistry, QueueProducer } from '@sluice/queues';
 import type { Store } from '@sluice/store';
-import { requireAdminToken } from './admin-auth';
-import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-lookup';
-import { adminValidatorCompiler, schemas } from './admin-schemas';
+import { requireAdminToken } from './auth';
+import { instanceOrNotFound, instanceView, projectOrNotFound } from './lookup';
+import { adminValidatorCompiler, schemas } from './schemas';
 import { ARCHIVE_CONTENT_TYPES } from './app-archive';
 import { installApp, readArchiveInstall, readInstallRequest } from './app-install';
 import { attachmentRoutes } from './attachment-routes';
@@ -35,7 +35,7 @@ const MAX_ARCHIVE_BYTES = 20 * 1024 * 1024;
 
 /**
  * The admin API under /api: projects, apps and their instances, attachments, app logs, stored
- * events, dead letters; every route with JSON schemas (see admin-schemas.ts), described by the
+ * events, dead letters; every route with JSON schemas (see schemas.ts), described by the
  * OpenAPI document at GET /api/docs/json. That document is public (it holds no data); every
  * other route needs the admin token.
  */

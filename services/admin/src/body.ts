@@ -1,5 +1,5 @@
 import type { AppSource } from '@sluice/core';
-import { ApiError } from './errors';
+import { ApiError } from '@sluice/http';
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { newProjectToken, type Project } from '@sluice/core';
-import { invalidField, readBodyObject } from './admin-body';
-import { projectOrNotFound } from './admin-lookup';
+import { invalidField, readBodyObject } from './body';
+import { projectOrNotFound } from './lookup';
 import type { AdminDeps } from './admin-routes';
-import { schemas } from './admin-schemas';
-import { ApiError, notFound } from './errors';
+import { schemas } from './schemas';
+import { ApiError, notFound } from '@sluice/http';
 
 type ProjectParams = { projectId: string };
 

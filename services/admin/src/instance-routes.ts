@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { InstanceSettings } from '@sluice/core';
 import { applyConfigDefaults, maskedConfig, missingAttachments } from '@sluice/sandbox';
 import { StoreInputError } from '@sluice/store';
-import { invalidField, readBodyObject, readConfigValues, readPositiveIntArray } from './admin-body';
-import { instanceOrNotFound, instanceView, projectOrNotFound } from './admin-lookup';
+import { invalidField, readBodyObject, readConfigValues, readPositiveIntArray } from './body';
+import { instanceOrNotFound, instanceView, projectOrNotFound } from './lookup';
 import type { AdminDeps } from './admin-routes';
-import { schemas } from './admin-schemas';
+import { schemas } from './schemas';
 import { asInvalidApp, attachmentsMissing } from './app-install';
 import { readInstanceSettings } from './instance-settings';
-import { notFound } from './errors';
+import { notFound } from '@sluice/http';
 
 type ProjectParams = { projectId: string };
 type InstanceParams = ProjectParams & { instanceId: string };

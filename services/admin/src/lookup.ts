@@ -1,7 +1,7 @@
 import type { AppInstance, Project } from '@sluice/core';
 import type { Store } from '@sluice/store';
-import { readInstanceId } from './admin-params';
-import { notFound } from './errors';
+import { readInstanceId } from './params';
+import { notFound } from '@sluice/http';
 
 export async function projectOrNotFound(store: Store, projectId: string): Promise<Project> {
   const found = await store.getProject(projectId);

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppLogLevel } from '@sluice/core';
 import type { LogFilter, StoredLogEntry, Store } from '@sluice/store';
-import { invalidField } from './admin-body';
-import { instanceOrNotFound, projectOrNotFound } from './admin-lookup';
-import { readLimit } from './admin-params';
+import { invalidField } from './body';
+import { instanceOrNotFound, projectOrNotFound } from './lookup';
+import { readLimit } from './params';
 import type { AdminDeps } from './admin-routes';
-import { schemas } from './admin-schemas';
+import { schemas } from './schemas';
 
 type ProjectParams = { projectId: string };
 type InstanceParams = ProjectParams & { instanceId: string };

@@ -1,4 +1,4 @@
-import { ApiError } from './errors';
+import { ApiError } from '@sluice/http';
 
 /** Reads `?limit=` as an integer within bounds, or says which parameter is wrong. */
 export function readLimit(raw: unknown, fallback: number, max: number): number {

@@ -1,5 +1,5 @@
 import type { InstanceSettings } from '@sluice/core';
-import { invalidField } from './admin-body';
+import { invalidField } from './body';
 
 /** Bounds of the per-instance limits an admin may set (the same bounds as the SLUICE_APP_* variables). */
 const LIMIT_BOUNDS: Record<keyof NonNullable<InstanceSettings['limits']>, [number, number]> = {

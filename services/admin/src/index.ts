@@ -1,0 +1,2 @@
+export { adminRoutes, type AdminDeps } from './admin-routes';
+export { bootstrap, type BootstrapResult } from './bootstrap';

@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger, PipelineCache, SluiceConfig } from '@sluice/core';
+import { errorHandler } from '@sluice/http';
+import type { SluiceMetrics } from '@sluice/metrics';
+import { entryQueue, hopJobId, serializedPipelineJob, type QueueProducer } from '@sluice/queues';
+import type { Redis } from 'ioredis';
+import type { Store } from '@sluice/store';
+import { newId, type IngestedRequestText } from '@sluice/core';
+import { Backpressure } from './backpressure';
+import { RateLimiter } from './rate-limit';
+import { CaptureChecker } from './capture-checker';
+import { captureRoutes, type CaptureDeps } from './capture-routes';
+import { GroupCommitter } from './group-commit';
+import { TokenCache } from './token-cache';
+
+export interface CaptureOptions {
+  config: SluiceConfig;
+  store: Store;
+  producer: QueueProducer;
+  /** For the per-project rate limit (a token bucket shared by every intake). */
+  redis: Redis;
+  pipelines: PipelineCache;
+  metrics: SluiceMetrics;
+  logger: Logger;
+}
+
+export interface Capture {
+  /** The capture endpoints, a fastify plugin to register on the server (see @sluice/http). */
+  routes: (app: FastifyInstance) => Promise<void>;
+  /** Writes what group commit holds and stops the check threads: once the server has closed. */
+  drain(): Promise<void>;
+  /** Forgets cached projects (e.g. after a project's options changed). */
+  clearCaches(): void;
+}
+
+/** Job buffers kept for reuse: a few more than a project's write slots. */
+const MAX_SPARE_JOB_BUFFERS = 8;
+
+/**
+ * The data path's front: PostHog's capture endpoints, each request checked, grouped with its
+ * project's other requests of the moment and written to the project's first queue.
+ */
+export function createCapture(options: CaptureOptions): Capture {
+  const { config, producer, pipelines, store, metrics, logger } = options;
+  const spareJobBuffers: Buffer[] = [];
+  const committer = new GroupCommitter<IngestedRequestText>({
+    windowMs: config.batchWindowMs,
+    maxEvents: config.batchMaxEvents,
+    // The route is fixed here, at intake: later config changes never reorder events in flight.
+    // Each request arrives as text (capture-routes); the job is written from it into a reused
+    // buffer (one allocated per job made the GC run far more often).
+    write: async (projectId, requests) => {
+      const route = await pipelines.route(projectId);
+      const batchId = newId();
+      const job = serializedPipelineJob({ batchId, projectId, route, hop: 0 }, requests, spareJobBuffers.pop());
+      await producer.add(entryQueue(route), job, hopJobId(batchId, 0));
+      // Reused only once Redis has the job: until then ioredis may read it again (a resend).
+      if (spareJobBuffers.length < MAX_SPARE_JOB_BUFFERS) spareJobBuffers.push(job.backing);
+    },
+  });
+  const tokens = new TokenCache((token) => store.getProjectByToken(token));
+  const checker = new CaptureChecker(config.intakeCheckThreads, logger, (where) => metrics.intakeBodyChecks.inc({ where }));
+
+  const deps: CaptureDeps = {
+    committer,
+    projects: tokens,
+    pipelines,
+    metrics,
+    rateLimiter: new RateLimiter(options.redis, config.redisPrefix, config.rateLimitEventsPerSecond, config.rateLimitBurst),
+    backpressure: new Backpressure(producer, config.backpressureWaitingJobs),
+    checker,
+    maxBodyBytes: config.maxBodyBytes,
+    maxDecodedBytes: config.maxDecodedBytes,
+    maxEventsPerRequest: config.maxEventsPerRequest,
+    handleError: errorHandler(logger),
+  };
+  return {
+    routes: (app) => captureRoutes(app, deps),
+    drain: async () => {
+      await Promise.all([committer.drain(), checker.close()]);
+    },
+    clearCaches: () => tokens.clear(),
+  };
+}
