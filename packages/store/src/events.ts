@@ -7,15 +7,16 @@ export const INSERT_CHUNK = 1000;
 /**
  * One statement per chunk: the whole chunk travels as one jsonb parameter and is unpacked by
  * jsonb_to_recordset, which is far faster than a VALUES list or per-row inserts and has no
- * parameter-count limit. The uuid primary key with ON CONFLICT DO NOTHING makes a retried
- * batch (a worker crashed after writing but before completing its job) a no-op.
+ * parameter-count limit. The (project_id, uuid) primary key with ON CONFLICT DO NOTHING makes a
+ * retried batch (a worker crashed after writing but before completing its job) a no-op, while the
+ * same uuid in another project is another event.
  */
 const INSERT_EVENTS = `
   INSERT INTO events (uuid, project_id, event, distinct_id, properties, timestamp, ip)
   SELECT r.uuid, $2::text, r.event, r.distinct_id, COALESCE(r.properties, '{}'::jsonb), r.timestamp, r.ip
   FROM jsonb_to_recordset($1::jsonb)
     AS r(uuid uuid, event text, distinct_id text, properties jsonb, timestamp timestamptz, ip text)
-  ON CONFLICT (uuid) DO NOTHING`;
+  ON CONFLICT (project_id, uuid) DO NOTHING`;
 
 export async function insertEvents(db: Queryable, projectId: string, events: PluginEvent[]): Promise<number> {
   let inserted = 0;

@@ -138,14 +138,25 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE app_instances ADD COLUMN settings jsonb NOT NULL DEFAULT '{}'::jsonb`,
     ],
   },
+  {
+    version: 6,
+    name: 'events_key_per_project',
+    statements: [
+      // An event is the same event only within its project: keyed by uuid alone, an event sent to
+      // a second project (a replicator, or a tenant sending another's uuids first) was taken for a
+      // redelivery and dropped after its 200. Rows already stored keep their (unique) uuids.
+      `ALTER TABLE events DROP CONSTRAINT events_pkey`,
+      `ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (project_id, uuid)`,
+    ],
+  },
 ];
 
 /**
- * Applies the pending migrations in one transaction. On Postgres a transaction-scoped advisory
+ * Applies the pending migrations (all of MIGRATIONS unless told; tests pass an older prefix) in one transaction. On Postgres a transaction-scoped advisory
  * lock (keyed by schema) makes processes that start together wait for each other instead of
  * racing on CREATE TABLE; on PGlite, one process owns the database and the lock is free.
  */
-export async function migrate(sql: Sql, schema?: string): Promise<void> {
+export async function migrate(sql: Sql, schema?: string, migrations: Migration[] = MIGRATIONS): Promise<void> {
   await sql.transaction(async (tx) => {
     const target = schema ?? 'public';
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1::text))`, [`sluice.migrate:${target}`]);
@@ -159,7 +170,7 @@ export async function migrate(sql: Sql, schema?: string): Promise<void> {
     const applied = new Set(rows.map((row) => Number(row.version)));
     // By version, whatever the order of the list; versions need not be contiguous, and one
     // missing below an applied one (written on another branch) is still applied.
-    for (const migration of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
       if (applied.has(migration.version)) continue;
       for (const statement of migration.statements) await tx.execute(statement);
       await tx.execute(`INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2::text)`, [

@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { app, event } from './fixtures';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestStore, openStore, type Store } from '../src/index';
+import { MIGRATIONS, migrate } from '../src/migrations';
+import { createPGliteSql } from '../src/pglite';
+import { createPostgresSql } from '../src/postgres';
+import { SqlStore } from '../src/sql-store';
 
 describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
   let store: Store;
@@ -138,6 +142,17 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     expect(await store.insertEvents('p1', [])).toBe(0);
   });
 
+  it('keys events by (project, uuid): the same uuid in two projects is two events, a redelivery in one is one', async () => {
+    await store.createProject({ id: 'p2', name: 'Project 2', token: 'phc_two' });
+    const events = Array.from({ length: 3 }, () => event());
+    expect(await store.insertEvents('p1', events)).toBe(3);
+    expect(await store.insertEvents('p2', events)).toBe(3);
+    expect(await store.insertEvents('p2', events)).toBe(0);
+    expect(await store.countEvents('p1')).toBe(3);
+    expect(await store.countEvents('p2')).toBe(3);
+    expect((await store.listEvents('p2', { limit: 10 })).map((e) => e.project_id)).toEqual(['p2', 'p2', 'p2']);
+  });
+
   it('inserts batches larger than one chunk', async () => {
     const events = Array.from({ length: 2500 }, () => event());
     expect(await store.insertEvents('p1', events)).toBe(2500);
@@ -248,6 +263,32 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     // Lines for an instance deleted while they were buffered are dropped, not an error.
     await store.appendLogs([{ instanceId: instance.id, projectId: 'p1', timestamp: at(4), level: 'info', message: 'late' }]);
     expect(await store.listLogs(instance.id, { limit: 10 })).toEqual([]);
+  });
+});
+
+describe.each(['postgres', 'pglite'] as const)('upgrading a %s store keyed by uuid alone', (kind) => {
+  it('keeps its events and keys new ones by (project, uuid)', async () => {
+    const databaseUrl = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    const schema = `sluice_test_upgrade_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const sql = kind === 'postgres' ? createPostgresSql({ databaseUrl, schema }) : await createPGliteSql();
+    const store = new SqlStore(sql, kind === 'postgres' ? schema : undefined);
+    try {
+      await migrate(sql, kind === 'postgres' ? schema : undefined, MIGRATIONS.filter((migration) => migration.version < 6));
+      await store.createProject({ id: 'a', name: 'A', token: 'phc_a' });
+      await store.createProject({ id: 'b', name: 'B', token: 'phc_b' });
+      const old = [event(), event()];
+      // Written as the old schema had them (today's insert names a key the old schema lacks).
+      const insertOld = `INSERT INTO events (uuid, project_id, event, distinct_id, properties, timestamp) VALUES ($1::uuid, 'a', 'e', 'd', '{}', now()), ($2::uuid, 'a', 'e', 'd', '{}', now())`;
+      expect(await sql.execute(insertOld, [old[0]!.uuid, old[1]!.uuid])).toBe(2);
+      await store.migrate();
+      expect(await store.countEvents('a')).toBe(2);
+      expect(await store.insertEvents('b', old)).toBe(2);
+      expect(await store.insertEvents('a', old)).toBe(0);
+      expect(await store.countEvents('b')).toBe(2);
+    } finally {
+      if (kind === 'postgres') await sql.execute(`DROP SCHEMA ${schema} CASCADE`);
+      await store.close();
+    }
   });
 });
 
