@@ -347,6 +347,8 @@ describe('compatibility corpus: PostHog apps, unmodified, through the real pipel
       return events.every((input) => delivered.includes(`delivered ${input.uuid} on attempt 2`));
     }, 20_000, 200);
     const storedEvents = await stored('webhook', [...events, rejected]);
+    const { body: project } = await admin(cluster.url, 'GET', `/api/projects/${projects.webhook!.id}`);
+    expect(project.teamId).toEqual(expect.any(Number));
     for (const input of events) {
       const attempts = webhookRequests.filter((request) => request.body.uuid === input.uuid);
       expect(attempts.map((request) => request.body.attempt)).toEqual([1, 2]);
@@ -354,7 +356,7 @@ describe('compatibility corpus: PostHog apps, unmodified, through the real pipel
       const stored = storedEvents.get(input.uuid)!;
       // What the webhook got is the stored event (onEvent sees events after storage).
       expect(attempts[1]!.body).toEqual({
-        uuid: input.uuid, event: input.event, distinct_id: input.distinct_id, timestamp: stored.timestamp, properties: stored.properties, attempt: 2,
+        uuid: input.uuid, event: input.event, distinct_id: input.distinct_id, team_id: project.teamId, timestamp: stored.timestamp, properties: stored.properties, attempt: 2,
       });
       expect(appProperties(stored.properties)).toEqual(received(input.properties));
       expect(attempts.every((request) => request.authorization === 'Bearer s3cret')).toBe(true);

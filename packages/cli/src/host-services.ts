@@ -52,13 +52,25 @@ export async function createHostServices(options: HostServicesOptions): Promise<
   const geoip = config.geoipDatabase ? await openGeoIp(config.geoipDatabase) : undefined;
   const budget = new CaptureBudget(config.appCapturesPerMinute);
 
+  // A project's number never changes, so it is looked up once per project and process.
+  const teamIds = new Map<string, number>();
+  async function teamIdOf(projectId: string): Promise<number> {
+    let teamId = teamIds.get(projectId);
+    if (teamId === undefined) {
+      const project = await store.getProject(projectId);
+      if (!project) throw new Error(`posthog.capture: project "${projectId}" no longer exists`);
+      teamIds.set(projectId, (teamId = project.teamId));
+    }
+    return teamId;
+  }
+
   async function capture(instance: AppInstance, captured: CapturedEvent): Promise<void> {
     if (!budget.take(instance.id)) {
       throw new Error(`posthog.capture: more than ${config.appCapturesPerMinute} events in a minute from this app (SLUICE_APP_CAPTURES_PER_MINUTE); is it capturing in a loop?`);
     }
     const event = normalizeEvent(
       { event: captured.event, distinct_id: captured.distinct_id, timestamp: captured.timestamp, properties: { ...captured.properties, [CAPTURED_BY]: instance.id } },
-      { projectId: instance.projectId, ip: null, now: new Date(), sentAt: undefined, index: 0 },
+      { teamId: await teamIdOf(instance.projectId), ip: null, now: new Date(), sentAt: undefined, index: 0 },
     );
     await enqueueIngested(producer, instance.projectId, await pipelines.route(instance.projectId), [event]);
     logger.debug({ instanceId: instance.id, event: event.event }, 'app captured an event');

@@ -11,7 +11,8 @@ export interface PluginEvent {
   timestamp: string;
   ip: string | null;
   site_url: string;
-  team_id: string;
+  /** The project's number (`Project.teamId`), as PostHog gives it: export apps write it to INT columns. */
+  team_id: number;
   now: string;
   sent_at: string | null;
   [key: string]: unknown;

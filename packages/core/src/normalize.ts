@@ -173,7 +173,8 @@ export function newUuidSeed(): UuidSeed {
 }
 
 export interface NormalizeContext {
-  projectId: string;
+  /** The project's number, the events' `team_id`. */
+  teamId: number;
   /** The client's address; null when unknown or when the project does not store IPs. */
   ip: string | null;
   /** The project's "do not store IPs" option: drops `$ip` sent by the client too. */
@@ -247,7 +248,7 @@ export function eventNormalizer(context: NormalizeContext): (raw: RawEvent, inde
     event.timestamp = timestamp.toISOString();
     event.ip = ip;
     event.site_url = '';
-    event.team_id = context.projectId;
+    event.team_id = context.teamId;
     event.now = nowIso;
     event.sent_at = !hasOwnSentAt ? requestSentAtIso : ownSentAt ? ownSentAt.toISOString() : null;
     return event;

@@ -26,7 +26,7 @@ describe('ingestedRequestText', () => {
   it('writes the head exactly as JSON.stringify would', () => {
     for (const ip of [null, '1.2.3.4', '::ffff:10.0.0.1', 'a"b\\c']) {
       for (const anonymizeIp of [false, true]) {
-        const request = { ip, anonymizeIp, now: 1767225600123, uuidSeed: [4095, 1073741823, 4294967295] as [number, number, number] };
+        const request = { ip, anonymizeIp, teamId: 12, now: 1767225600123, uuidSeed: [4095, 1073741823, 4294967295] as [number, number, number] };
         const { head, body } = ingestedRequestText(request, '{"event":"e"}');
         expect(`${head}${body as string}}`).toBe(JSON.stringify({ ...request, body: { event: 'e' } }));
       }

@@ -3,7 +3,7 @@ import { CaptureError, eventTimestamp, nestsDeeperThan, normalizeEvent, parseCap
 import { ConfigError, loadConfig } from '../src/config';
 
 const now = new Date('2026-11-25T12:00:00.000Z');
-const context = { projectId: 'p1', ip: '10.0.0.1', now, sentAt: undefined, index: 0 };
+const context = { teamId: 7, ip: '10.0.0.1', now, sentAt: undefined, index: 0 };
 
 describe('parseCaptureBody', () => {
   it('reads a single event, an array and a {batch} body, with the token from each place', () => {
@@ -33,7 +33,7 @@ describe('normalizeEvent', () => {
   it('keeps a valid uuid, generates a v7 one otherwise, and fills the PluginEvent fields', () => {
     const kept = normalizeEvent({ event: 'e', distinct_id: 'u', uuid: '01A1F7F8-302E-72F8-A263-DDBAF9BF739C', api_key: 'k' }, context);
     expect(kept.uuid).toBe('01a1f7f8-302e-72f8-a263-ddbaf9bf739c');
-    expect(kept).toMatchObject({ team_id: 'p1', ip: '10.0.0.1', properties: { $ip: '10.0.0.1' }, now: now.toISOString() });
+    expect(kept).toMatchObject({ team_id: 7, ip: '10.0.0.1', properties: { $ip: '10.0.0.1' }, now: now.toISOString() });
     // The token is gone from the event as it is queued and stored (serialized).
     expect(JSON.parse(JSON.stringify(kept))).not.toHaveProperty('api_key');
     const generated = normalizeEvent({ event: 'e', distinct_id: 7, uuid: 'nope' }, context);
@@ -76,7 +76,7 @@ describe('person updates', () => {
   it('merges top-level $set and $set_once into properties, as PostHog does for posthog-js identify', () => {
     const event = normalizeEvent(
       { event: '$identify', distinct_id: 'u', $set: { email: 'a@b.c' }, $set_once: { first: 1 }, properties: { $set: { plan: 'pro', email: 'old' } } },
-      { projectId: 'p', ip: null, now: new Date(), sentAt: undefined, index: 0 },
+      { teamId: 1, ip: null, now: new Date(), sentAt: undefined, index: 0 },
     );
     expect(event.properties.$set).toEqual({ plan: 'pro', email: 'a@b.c' });
     expect(event.properties.$set_once).toEqual({ first: 1 });

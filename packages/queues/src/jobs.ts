@@ -20,7 +20,7 @@ export interface PipelineJobHead {
 /** A job's events, normalized: the intake's requests are normalized here, by the first hop's consumer. */
 export function pipelineEvents(job: PipelineJob): PluginEvent[] {
   if ('events' in job) return job.events;
-  return job.requests.flatMap((request) => ingestedEvents(job.projectId, request));
+  return job.requests.flatMap((request) => ingestedEvents(request));
 }
 
 /**

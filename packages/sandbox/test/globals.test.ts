@@ -133,7 +133,7 @@ describe('timers', () => {
       'index.js': `export function processEvent(e) { globalThis[e.event](() => {}, 10); return e }`,
     });
     const vm = await createAppVm({ instanceId: 1, name: 'timers', code: app.code, config: {}, limits: { callTimeoutMs: 5000 }, onLog: () => {} });
-    const events = ['setTimeout', 'setInterval', 'setImmediate'].map((name): PluginEvent => ({ uuid: name, event: name, distinct_id: 'd', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 'p', now: '', sent_at: null }));
+    const events = ['setTimeout', 'setInterval', 'setImmediate'].map((name): PluginEvent => ({ uuid: name, event: name, distinct_id: 'd', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 1, now: '', sent_at: null }));
     const started = Date.now();
     const outcomes = await vm.processEventBatch(events);
     expect(Date.now() - started).toBeLessThan(2000);

@@ -28,7 +28,7 @@ const HOST = {
 function event(name: string, properties: Record<string, unknown> = {}): PluginEvent {
   return {
     uuid: crypto.randomUUID(), event: name, distinct_id: 'u1', properties, timestamp: '2026-11-25T00:00:00.000Z',
-    ip: null, site_url: '', team_id: 'p', now: '2026-11-25T00:00:00.000Z', sent_at: null,
+    ip: null, site_url: '', team_id: 1, now: '2026-11-25T00:00:00.000Z', sent_at: null,
   };
 }
 

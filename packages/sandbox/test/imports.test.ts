@@ -12,7 +12,7 @@ async function expectNodeParity(snippets: Snippets, prefix = ''): Promise<Record
 }
 
 function event(name = 'e'): PluginEvent {
-  return { uuid: 'u', event: name, distinct_id: 'd', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 'p', now: '', sent_at: null };
+  return { uuid: 'u', event: name, distinct_id: 'd', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 1, now: '', sent_at: null };
 }
 
 async function processWith(files: Record<string, string>) {

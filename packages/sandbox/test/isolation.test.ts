@@ -3,7 +3,7 @@ import type { PluginEvent } from '@sluice/core';
 import { compileApp, createAppVm } from '../src';
 
 function event(name: string): PluginEvent {
-  return { uuid: crypto.randomUUID(), event: name, distinct_id: 'u', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 'p', now: '', sent_at: null };
+  return { uuid: crypto.randomUUID(), event: name, distinct_id: 'u', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 1, now: '', sent_at: null };
 }
 
 async function vmOf(code: string, memoryBytes?: number) {

@@ -12,7 +12,7 @@ const GROUPS = {
 const NAMES = Object.values(GROUPS).flat();
 
 function event(): PluginEvent {
-  return { uuid: 'u', event: 'e', distinct_id: 'd', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 'p', now: '', sent_at: null };
+  return { uuid: 'u', event: 'e', distinct_id: 'd', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 1, now: '', sent_at: null };
 }
 
 /** Runs `body` (a function body with `names` in scope) in a fresh VM's processEvent; answers what it returns and the VM's heap after. */

@@ -28,7 +28,7 @@ function appSource(snippets: Snippets, prefix = ''): string {
 }
 
 function event(): PluginEvent {
-  return { uuid: 'u', event: 'e', distinct_id: 'd', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 'p', now: '', sent_at: null };
+  return { uuid: 'u', event: 'e', distinct_id: 'd', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 1, now: '', sent_at: null };
 }
 
 export async function runInSandbox(snippets: Snippets, prefix = ''): Promise<{ out: Record<string, unknown>; logs: AppLogEntry[] }> {

@@ -25,7 +25,7 @@ export function createEvent(overrides: Partial<PluginEvent> = {}): PluginEvent {
     distinct_id: 'test-user',
     ip: '127.0.0.1',
     site_url: '',
-    team_id: 'test',
+    team_id: 1,
     now,
     sent_at: now,
     timestamp: now,

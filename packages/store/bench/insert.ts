@@ -24,7 +24,7 @@ const events: PluginEvent[] = Array.from({ length: TOTAL }, (_, i) => {
     timestamp: String(raw.timestamp ?? new Date().toISOString()),
     ip: typeof raw.ip === 'string' ? raw.ip : null,
     site_url: '',
-    team_id: 'bench',
+    team_id: 1,
     now: new Date().toISOString(),
     sent_at: null,
   };

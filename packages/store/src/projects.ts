@@ -1,10 +1,10 @@
 import type { Project } from '@sluice/core';
 import type { Queryable, Row } from './sql';
 
-const PROJECT_COLUMNS = 'id, name, token, anonymize_ips';
+const PROJECT_COLUMNS = 'id, team_id, name, token, anonymize_ips';
 
 function toProject(row: Row): Project {
-  return { id: String(row.id), name: String(row.name), token: String(row.token), anonymizeIps: row.anonymize_ips === true };
+  return { id: String(row.id), teamId: Number(row.team_id), name: String(row.name), token: String(row.token), anonymizeIps: row.anonymize_ips === true };
 }
 
 export async function getSetting(db: Queryable, key: string): Promise<string | null> {

@@ -11,7 +11,7 @@ export function event(overrides: Partial<PluginEvent> = {}): PluginEvent {
     timestamp: '2026-01-01T00:00:00.000Z',
     ip: '127.0.0.1',
     site_url: 'http://localhost',
-    team_id: 'p1',
+    team_id: 1,
     now: '2026-01-01T00:00:00.000Z',
     sent_at: null,
     ...overrides,

@@ -24,7 +24,7 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     await store.migrate();
     await store.migrate();
     await store.ping();
-    expect(await store.getProject('p1')).toEqual({ id: 'p1', name: 'Project 1', token: 'phc_one', anonymizeIps: false });
+    expect(await store.getProject('p1')).toEqual({ id: 'p1', teamId: 1, name: 'Project 1', token: 'phc_one', anonymizeIps: false });
   });
 
   it('stores settings', async () => {
@@ -39,7 +39,7 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
 
   it('creates and finds projects by id and token', async () => {
     const created = await store.createProject({ id: 'p2', name: 'Project 2', token: 'phc_two' });
-    expect(created).toEqual({ id: 'p2', name: 'Project 2', token: 'phc_two', anonymizeIps: false });
+    expect(created).toEqual({ id: 'p2', teamId: 2, name: 'Project 2', token: 'phc_two', anonymizeIps: false });
     expect(await store.getProject('p2')).toEqual(created);
     expect(await store.getProjectByToken('phc_two')).toEqual(created);
     expect(await store.getProjectByToken('phc_nope')).toBeNull();
@@ -56,8 +56,8 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     await store.createProject({ id: 'gone', name: 'Gone', token: 'phc_gone' });
     const appRecord = await store.saveApp(app('del'));
     const instance = await store.createInstance({ projectId: 'gone', appId: appRecord.id, config: {} });
-    await store.insertEvents('p1', [{ uuid: '0190a5b1-1111-7000-8000-000000000002', event: 'kept', distinct_id: 'd', properties: {}, timestamp: new Date().toISOString(), team_id: 'p1', ip: null, site_url: '', now: new Date().toISOString(), sent_at: null } as never]);
-    await store.insertEvents('gone', [{ uuid: '0190a5b1-1111-7000-8000-000000000001', event: 'e', distinct_id: 'd', properties: {}, timestamp: new Date().toISOString(), team_id: 'gone', ip: null, site_url: '', now: new Date().toISOString(), sent_at: null } as never]);
+    await store.insertEvents('p1', [{ uuid: '0190a5b1-1111-7000-8000-000000000002', event: 'kept', distinct_id: 'd', properties: {}, timestamp: new Date().toISOString(), team_id: 1, ip: null, site_url: '', now: new Date().toISOString(), sent_at: null } as never]);
+    await store.insertEvents('gone', [{ uuid: '0190a5b1-1111-7000-8000-000000000001', event: 'e', distinct_id: 'd', properties: {}, timestamp: new Date().toISOString(), team_id: 2, ip: null, site_url: '', now: new Date().toISOString(), sent_at: null } as never]);
     await store.appendLogs([{ instanceId: instance.id, projectId: 'gone', timestamp: new Date().toISOString(), level: 'log', message: 'x' }]);
     expect(await store.deleteProject('gone')).toBe(true);
     expect(await store.getProject('gone')).toBeNull();
@@ -69,7 +69,7 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
   });
 
   it('updates a project\'s name and IP option', async () => {
-    expect(await store.updateProject('p1', { anonymizeIps: true })).toEqual({ id: 'p1', name: 'Project 1', token: 'phc_one', anonymizeIps: true });
+    expect(await store.updateProject('p1', { anonymizeIps: true })).toEqual({ id: 'p1', teamId: 1, name: 'Project 1', token: 'phc_one', anonymizeIps: true });
     expect(await store.updateProject('p1', { name: 'Renamed' })).toMatchObject({ name: 'Renamed', anonymizeIps: true });
     expect(await store.getProjectByToken('phc_one')).toMatchObject({ name: 'Renamed', anonymizeIps: true });
     expect(await store.updateProject('nope', { name: 'x' })).toBeNull();
@@ -274,8 +274,7 @@ describe.each(['postgres', 'pglite'] as const)('upgrading a %s store keyed by uu
     const store = new SqlStore(sql, kind === 'postgres' ? schema : undefined);
     try {
       await migrate(sql, kind === 'postgres' ? schema : undefined, MIGRATIONS.filter((migration) => migration.version < 6));
-      await store.createProject({ id: 'a', name: 'A', token: 'phc_a' });
-      await store.createProject({ id: 'b', name: 'B', token: 'phc_b' });
+      await sql.execute(`INSERT INTO projects (id, name, token) VALUES ('a', 'A', 'phc_a'), ('b', 'B', 'phc_b')`);
       const old = [event(), event()];
       // Written as the old schema had them (today's insert names a key the old schema lacks).
       const insertOld = `INSERT INTO events (uuid, project_id, event, distinct_id, properties, timestamp) VALUES ($1::uuid, 'a', 'e', 'd', '{}', now()), ($2::uuid, 'a', 'e', 'd', '{}', now())`;
@@ -285,6 +284,11 @@ describe.each(['postgres', 'pglite'] as const)('upgrading a %s store keyed by uu
       expect(await store.insertEvents('b', old)).toBe(2);
       expect(await store.insertEvents('a', old)).toBe(0);
       expect(await store.countEvents('b')).toBe(2);
+      // Projects made before team_id existed are numbered by the migration; new ones follow on.
+      const numbered = (await store.listProjects()).map((project) => project.teamId);
+      expect(new Set(numbered).size).toBe(2);
+      const next = await store.createProject({ id: 'c', name: 'C', token: 'phc_c' });
+      expect(numbered).not.toContain(next.teamId);
     } finally {
       if (kind === 'postgres') await sql.execute(`DROP SCHEMA ${schema} CASCADE`);
       await store.close();
@@ -329,7 +333,7 @@ describe('pglite on disk', () => {
       await first.createProject({ id: 'p', name: 'P', token: 't' });
       await first.close();
       const second = await openStore({ dataDir });
-      expect(await second.getProjectByToken('t')).toEqual({ id: 'p', name: 'P', token: 't', anonymizeIps: false });
+      expect(await second.getProjectByToken('t')).toEqual({ id: 'p', teamId: 1, name: 'P', token: 't', anonymizeIps: false });
       await second.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

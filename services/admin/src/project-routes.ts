@@ -9,8 +9,8 @@ import { ApiError, notFound } from '@sluice/http';
 type ProjectParams = { projectId: string };
 
 /** The project as the admin API shows it (the token too: it is public, clients send it). */
-export function projectView({ id, name, token, anonymizeIps }: Project) {
-  return { id, name, token, anonymizeIps };
+export function projectView({ id, teamId, name, token, anonymizeIps }: Project) {
+  return { id, teamId, name, token, anonymizeIps };
 }
 
 /** Project ids go into URLs and Redis keys: lowercase letters, digits, "-" and "_". */

@@ -92,7 +92,7 @@ const positiveIds = { type: 'array', items: { type: 'integer', minimum: 1 } } as
 export const projectView = {
   type: 'object',
   additionalProperties: true,
-  properties: { id: { type: 'string' }, name: { type: 'string' }, token: { type: 'string' }, anonymizeIps: { type: 'boolean' } },
+  properties: { id: { type: 'string' }, teamId: { type: 'integer', description: 'the project\'s number: apps see it as event.team_id' }, name: { type: 'string' }, token: { type: 'string' }, anonymizeIps: { type: 'boolean' } },
 } as const;
 
 export const instanceView = {

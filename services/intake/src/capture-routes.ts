@@ -113,6 +113,7 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
     const context = {
       ip: project.anonymizeIps ? null : (request.ip ?? null),
       anonymizeIp: project.anonymizeIps,
+      teamId: project.teamId,
       now: Date.now(),
       uuidSeed: newUuidSeed(),
     };

@@ -65,7 +65,7 @@ export async function devCommand(args: string[], out: NodeJS.WritableStream = pr
   const raw = values.events
     ? await eventsFromFile(values.events)
     : (await adminRequest<{ results: RawEvent[] }>('GET', `/api/projects/${encodeURIComponent(values['from-project']!)}/events?limit=${Number(values.last)}`)).results.reverse();
-  const normalize = eventNormalizer({ projectId: 'dev', ip: null, now: new Date(), sentAt: undefined });
+  const normalize = eventNormalizer({ teamId: 1, ip: null, now: new Date(), sentAt: undefined });
   const events: PluginEvent[] = raw.map((event, index) => normalize(structuredClone(event), index));
 
   // `--attach key=file`: meta.attachments as an uploaded file would give it.

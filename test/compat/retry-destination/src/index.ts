@@ -10,6 +10,8 @@ export async function onEvent(event: PluginEvent, { config, cache }: WebhookMeta
     uuid: event.uuid,
     event: event.event,
     distinct_id: event.distinct_id,
+    // Export apps write it to INT columns: PostHog gives a number.
+    team_id: event.team_id,
     timestamp: event.timestamp,
     properties: event.properties ?? {},
     attempt,

@@ -11,6 +11,7 @@ export type WebhookMeta = PluginMeta & { config: WebhookConfig }
 export interface WebhookPayload {
   uuid: string | undefined
   event: string
+  team_id: number
   distinct_id: string
   timestamp: string | undefined
   properties: Record<string, unknown>
