@@ -18,7 +18,7 @@ export interface CompiledApp {
  */
 export const PROVIDED_MODULES = [
   '@posthog/plugin-scaffold', '@posthog/plugin-contrib', 'node-fetch',
-  'crypto', 'node:crypto', 'url', 'node:url', 'zlib', 'node:zlib',
+  'crypto', 'node:crypto', 'url', 'node:url', 'zlib', 'node:zlib', 'buffer', 'node:buffer',
 ];
 /** Network SDKs PostHog's plugin server allowed: they need sockets, so they cannot run in QuickJS. */
 export const NETWORK_SDKS = ['pg', 'aws-sdk', 'snowflake-sdk', '@google-cloud/bigquery', 'generic-pool'];

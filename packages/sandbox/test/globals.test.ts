@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { PluginEvent } from '@sluice/core';
 import { compileApp, createAppVm } from '../src';
-import { runInNode, runInSandbox, type Snippets } from './node-parity';
+import { expectNodeParity, runInNode, runInSandbox, type Snippets } from './node-parity';
 
 /** Each snippet runs in the sandbox and in Node; the outputs must be identical. */
-async function expectNodeParity(snippets: Snippets): Promise<Record<string, unknown>> {
-  const { out } = await runInSandbox(snippets);
-  const expected = runInNode(snippets);
-  for (const name of Object.keys(snippets)) expect({ [name]: out[name] }).toEqual({ [name]: expected[name] });
-  return out;
-}
-
 const URLS = [
   'https://user:pa%20ss@EXAMPLE.com:8080/a/./b/../c?x=1&y=%zz#frag',
   'https://münchen.de/straße?q=ü ö#ä',

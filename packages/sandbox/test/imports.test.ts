@@ -2,14 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { PluginEvent } from '@sluice/core';
 import { AppSourceError, compileApp, createAppVm } from '../src';
-import { runInNode, runInSandbox, type Snippets } from './node-parity';
-
-async function expectNodeParity(snippets: Snippets, prefix = ''): Promise<Record<string, unknown>> {
-  const { out } = await runInSandbox(snippets, prefix);
-  const expected = runInNode(snippets);
-  for (const name of Object.keys(snippets)) expect({ [name]: out[name] }).toEqual({ [name]: expected[name] });
-  return out;
-}
+import { expectNodeParity, runInNode, runInSandbox, type Snippets } from './node-parity';
 
 function event(name = 'e'): PluginEvent {
   return { uuid: 'u', event: name, distinct_id: 'd', properties: {}, timestamp: '', ip: null, site_url: '', team_id: 1, now: '', sent_at: null };

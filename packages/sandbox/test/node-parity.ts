@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { expect } from 'vitest';
 import type { AppLogEntry, PluginEvent } from '@sluice/core';
 import { compileApp, createAppVm } from '../src';
 
@@ -52,5 +53,13 @@ export function runInNode(snippets: Snippets): Record<string, unknown> {
     const fn = new Function('require', body).bind(undefined, nodeRequire) as () => unknown;
     out[name] = JSON.parse(JSON.stringify(run(fn))) as unknown;
   }
+  return out;
+}
+
+/** Runs the snippets in both and expects each to give in the sandbox what it gives in Node; answers the sandbox's results. */
+export async function expectNodeParity(snippets: Snippets, prefix = ''): Promise<Record<string, unknown>> {
+  const { out } = await runInSandbox(snippets, prefix);
+  const expected = runInNode(snippets);
+  for (const name of Object.keys(snippets)) expect({ [name]: out[name] }).toEqual({ [name]: expected[name] });
   return out;
 }

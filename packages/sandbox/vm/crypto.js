@@ -1,57 +1,13 @@
 // @ts-check
-// Lazy group: crypto, require('crypto') and Buffer; its host functions are in src/meta/crypto.ts (LazyGroup in src/meta/lazy.ts).
+// Lazy group: crypto and require('crypto'); its host functions are in src/meta/crypto.ts (LazyGroup in src/meta/lazy.ts).
 (function (host, shared, primordials, helpers) {
-  const hostDigest = host.digest, hostRandom = host.random, hostBuffer = host.buffer;
+  const hostDigest = host.digest, hostRandom = host.random;
   const { hostCall, toBytes, received, wellFormed } = helpers;
   const DOMException = shared.DOMException;
   const nodeError = (Class, message, code) => { const error = new Class(message); error.code = code; return error; };
 
-  // ---- a Buffer-like Uint8Array for what Node answers as a Buffer (digests, random bytes, zlib)
-  /** @type {Record<string, [size: number, read: (view: DataView, offset: number) => number | bigint]>} */
-  const readers = {
-    readUInt8: [1, (v, o) => v.getUint8(o)], readInt8: [1, (v, o) => v.getInt8(o)],
-    readUInt16BE: [2, (v, o) => v.getUint16(o)], readUInt16LE: [2, (v, o) => v.getUint16(o, true)],
-    readInt16BE: [2, (v, o) => v.getInt16(o)], readInt16LE: [2, (v, o) => v.getInt16(o, true)],
-    readUInt32BE: [4, (v, o) => v.getUint32(o)], readUInt32LE: [4, (v, o) => v.getUint32(o, true)],
-    readInt32BE: [4, (v, o) => v.getInt32(o)], readInt32LE: [4, (v, o) => v.getInt32(o, true)],
-    readBigUInt64BE: [8, (v, o) => v.getBigUint64(o)], readBigUInt64LE: [8, (v, o) => v.getBigUint64(o, true)],
-    readBigInt64BE: [8, (v, o) => v.getBigInt64(o)], readBigInt64LE: [8, (v, o) => v.getBigInt64(o, true)],
-    readDoubleBE: [8, (v, o) => v.getFloat64(o)], readDoubleLE: [8, (v, o) => v.getFloat64(o, true)],
-    readFloatBE: [4, (v, o) => v.getFloat32(o)], readFloatLE: [4, (v, o) => v.getFloat32(o, true)],
-  };
-  class Buffer extends Uint8Array {
-    toString(encoding = 'utf8', start = 0, end = this.length) {
-      start = Math.max(0, Math.min(this.length, Math.trunc(Number(start)) || 0));
-      end = Math.max(start, Math.min(this.length, end === undefined ? this.length : Math.trunc(Number(end)) || 0));
-      const bytes = this.buffer.slice(this.byteOffset + start, this.byteOffset + end);
-      return hostCall(hostBuffer, 'toString', bytes, String(encoding === undefined ? 'utf8' : encoding).toLowerCase());
-    }
-    toJSON() { return { type: 'Buffer', data: Array.from(this) }; }
-    equals(other) {
-      if (!(other instanceof Uint8Array)) throw nodeError(TypeError, 'The "otherBuffer" argument must be an instance of Buffer or Uint8Array.' + received(other), 'ERR_INVALID_ARG_TYPE');
-      if (other.length !== this.length) return false;
-      for (let i = 0; i < this.length; i++) if (this[i] !== other[i]) return false;
-      return true;
-    }
-    slice(start, end) { return this.subarray(start, end); }
-  }
-  for (const [name, [size, read]] of Object.entries(readers)) {
-    Buffer.prototype[name] = function (offset = 0) {
-      if (typeof offset !== 'number') throw nodeError(TypeError, 'The "offset" argument must be of type number.' + received(offset), 'ERR_INVALID_ARG_TYPE');
-      if (!Number.isInteger(offset) || offset < 0 || offset + size > this.length) {
-        if (this.length - size < 0) throw nodeError(RangeError, 'Attempt to access memory outside buffer bounds', 'ERR_BUFFER_OUT_OF_BOUNDS');
-        throw nodeError(RangeError, 'The value of "offset" is out of range. It must be ' + (Number.isInteger(offset) ? '>= 0 and <= ' + (this.length - size) : 'an integer') + '. Received ' + offset, 'ERR_OUT_OF_RANGE');
-      }
-      return read(new DataView(this.buffer, this.byteOffset, this.byteLength), offset);
-    };
-  }
-  // (the readers are added above, which the type checker does not follow)
-  const methods = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (Buffer.prototype));
-  methods.readUint8 = methods.readUInt8;
-  methods.readUint16BE = methods.readUInt16BE; methods.readUint16LE = methods.readUInt16LE;
-  methods.readUint32BE = methods.readUInt32BE; methods.readUint32LE = methods.readUInt32LE;
-  const toBuffer = (arrayBuffer) => new Buffer(arrayBuffer);
-  shared.NodeBuffer = { Buffer, toBuffer, fromString: (text, encoding) => toBuffer(hostCall(hostBuffer, 'from', text, encoding)) };
+  const { toBuffer } = shared.NodeBuffer;
+
 
   // ---- hashing: update() keeps chunks here; digest() is one host call
   const isView = (data) => ArrayBuffer.isView(data);

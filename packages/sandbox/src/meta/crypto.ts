@@ -29,34 +29,16 @@ function digest(args: HostArgs): string | Uint8Array {
   return typeof out === 'string' ? out : new Uint8Array(out);
 }
 
-/** (bytes, encoding, start, end) → Node's Buffer#toString; ('from', text, encoding) → bytes. */
-function bufferOp(args: HostArgs): string | Uint8Array {
-  const op = args.string(0, 10);
-  if (op === 'toString') {
-    const bytes = Buffer.from(args.bytes(1));
-    const encoding = args.string(2, 20);
-    if (!Buffer.isEncoding(encoding)) throw new HostCallError('TypeError:ERR_UNKNOWN_ENCODING', `Unknown encoding: ${encoding}`);
-    return bytes.toString(encoding);
-  }
-  if (op === 'from') {
-    const encoding = args.string(2, 20);
-    if (!Buffer.isEncoding(encoding)) throw new HostCallError('TypeError:ERR_UNKNOWN_ENCODING', `Unknown encoding: ${encoding}`);
-    return new Uint8Array(Buffer.from(args.string(1), encoding));
-  }
-  throw new HostCallError('TypeError', `buffer: unknown operation ${op}`);
-}
-
 /**
  * The global `crypto` (`randomUUID`, `getRandomValues`) and Node's `crypto` module:
  * `createHash` / `createHmac` (any of Node's digests; `update(data[, encoding])` kept in the VM,
  * one host call per `digest([encoding])`, which answers bytes indexable like a Buffer), `randomUUID`,
  * `randomBytes`, `randomInt`, `getRandomValues`, `timingSafeEqual`, `getHashes`, `webcrypto`.
- * Randomness is the host's CSPRNG. Also leaves the Buffer-like class on `shared.NodeBuffer` for
- * the other modules (zlib) that answer Buffers.
+ * Randomness is the host's CSPRNG. Digests and random bytes are Buffers (the buffer group's).
  */
 export const cryptoGlobals: LazyGroup = {
   name: 'crypto',
-  requires: ['encoding'],
+  requires: ['encoding', 'buffer'],
   globals: ['crypto'],
   modules: ['crypto'],
   host: {
@@ -69,7 +51,6 @@ export const cryptoGlobals: LazyGroup = {
       if (op === 'hashes') return JSON.stringify(nodeCrypto.getHashes());
       throw new HostCallError('TypeError', `crypto: unknown operation ${op}`);
     }],
-    buffer: ['Buffer', bufferOp],
   },
   source: CRYPTO_JS,
 };

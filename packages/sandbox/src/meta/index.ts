@@ -7,6 +7,7 @@ import { geoipMeta } from './geoip';
 import { jobsMeta } from './jobs';
 import { posthogMeta } from './posthog';
 import { storageMeta } from './storage';
+import { bufferGlobals } from './buffer';
 import { cryptoGlobals } from './crypto';
 import { encodingGlobals } from './encoding';
 import { intlGlobals } from './intl';
@@ -25,4 +26,4 @@ export type { AppAttachmentFile } from './types';
 /** Every capability a VM gets, in install order. Adding one = one file + one line here. */
 export const META_CAPABILITIES: MetaCapability[] = [configMeta, globalMeta, attachmentsMeta, consoleMeta, jobsMeta, cacheMeta, storageMeta, fetchMeta, posthogMeta, geoipMeta,
   // App globals and built-in modules (issue 6), each group evaluated on first use (meta/lazy.ts).
-  lazyGlobals([encodingGlobals, urlGlobals, cryptoGlobals, zlibModule, intlGlobals, builtinModules])];
+  lazyGlobals([encodingGlobals, urlGlobals, bufferGlobals, cryptoGlobals, zlibModule, intlGlobals, builtinModules])];

@@ -19,7 +19,7 @@ type Method = keyof typeof METHODS;
  */
 export const zlibModule: LazyGroup = {
   name: 'zlib',
-  requires: ['crypto'],
+  requires: ['buffer'],
   modules: ['zlib'],
   host: {
     zlib: ['zlib', (args) => {
