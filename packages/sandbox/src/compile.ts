@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { build, type Message, type Plugin } from 'esbuild';
-import type { AppCapability, AppSource, PluginJson } from '@sluice/core';
+import { APP_CAPABILITIES, type AppCapability, type AppSource, type PluginJson } from '@sluice/core';
 import { AppSourceError } from './errors';
 import { parsePluginJson } from './plugin-json';
 
@@ -92,6 +92,21 @@ export function versionHash(source: AppSource): string {
  */
 export async function bundleApp(source: AppSource, pluginJson: PluginJson): Promise<string> {
   const entry = entryFile(source, pluginJson);
+  const bundled = await bundle(source, entry);
+  // esbuild gives no format to an entry with neither import/export nor require/module/exports: a
+  // script whose functions are plain top-level declarations, as older catalogue apps are written.
+  // PostHog's VM took those from the script's globals; here they become the module's exports.
+  if (bundled.entryFormat !== undefined) return bundled.code;
+  return (await bundle({ ...source, [entry]: source[entry] + scriptExportsFooter() }, entry)).code;
+}
+
+/** For a script entry: each app function it declares at top level, exported under its name. */
+function scriptExportsFooter(): string {
+  const lines = APP_CAPABILITIES.map((name) => `if (typeof ${name} !== 'undefined') module.exports.${name} = ${name};`);
+  return `\n;\n${lines.join('\n')}\n`;
+}
+
+async function bundle(source: AppSource, entry: string): Promise<{ code: string; entryFormat: string | undefined }> {
   try {
     const result = await build({
       entryPoints: [entry],
@@ -103,8 +118,9 @@ export async function bundleApp(source: AppSource, pluginJson: PluginJson): Prom
       mainFields: ['module', 'main'],
       plugins: [appFilesPlugin(source)],
       logLevel: 'silent',
+      metafile: true,
     });
-    return result.outputFiles[0]!.text;
+    return { code: result.outputFiles[0]!.text, entryFormat: result.metafile.inputs[`${NAMESPACE}:${entry}`]?.format };
   } catch (error) {
     const failure = error as { errors?: Message[] };
     throw toSourceError(failure.errors?.[0], entry);

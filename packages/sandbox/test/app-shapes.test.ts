@@ -57,6 +57,25 @@ describe('app shapes at run time', () => {
     });
   }
 
+  it('takes the top-level functions of a script with no exports, as PostHog\'s VM took them from its globals', async () => {
+    const app = await compileApp({
+      'plugin.json': JSON.stringify({ name: 'script' }),
+      'index.js': `const crypto = require('crypto')
+        async function setupPlugin({ global }) { global.salt = 'pepper' }
+        function hashed(id, salt) { return crypto.createHash('sha256').update(salt + id).digest('hex').slice(0, 8) }
+        async function processEvent(event, { global }) { event.properties.hashed = hashed(event.distinct_id, global.salt); return event }
+        const jobs = { later: async () => {} }`,
+    });
+    expect(app.capabilities.sort()).toEqual(['jobs', 'processEvent', 'setupPlugin']);
+    const vm = await createAppVm({ instanceId: 8, name: 'script', code: app.code, config: {}, onLog: () => {} });
+    const [outcome] = await vm.processEventBatch([event()]);
+    const expected = (await import('node:crypto')).createHash('sha256').update(`pepper${event().distinct_id}`).digest('hex').slice(0, 8);
+    expect(outcome).toMatchObject({ status: 'ok', event: { properties: { hashed: expected } } });
+    vm.dispose();
+    // A script with none of the app functions is still refused, naming the file.
+    await expect(compileApp({ 'plugin.json': JSON.stringify({ name: 'none' }), 'index.js': 'function helper() {}' })).rejects.toThrow('index.js: exports none of processEvent');
+  });
+
   it('calls a deprecated processEventBatch once with the whole batch, in order', async () => {
     const { vm, logs } = await load({
       'index.js': "export function processEventBatch(events) { console.log('batch of ' + events.length); return events.map((e, i) => e.event === 'drop' ? null : { ...e, properties: { i } }) }",
