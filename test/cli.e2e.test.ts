@@ -25,6 +25,15 @@ describe('sluice refuses to start with a clear line', () => {
     expect(run.stderr).toBe('sluice: SLUICE_PORT must be an integer from 0 to 65535, got "eighty"\n');
   });
 
+  it('a CA file for HTTPS egress that is missing or holds no certificate, named', () => {
+    const missing = sluice(['start'], { SLUICE_FETCH_CA: '/nonexistent/ca.pem' });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe('sluice: SLUICE_FETCH_CA: cannot read "/nonexistent/ca.pem" (ENOENT)\n');
+    const notPem = sluice(['start'], { SLUICE_FETCH_CA: 'package.json' });
+    expect(notPem.status).toBe(2);
+    expect(notPem.stderr).toBe('sluice: SLUICE_FETCH_CA: "package.json" holds no PEM certificate (-----BEGIN CERTIFICATE-----)\n');
+  });
+
   it('an unknown command, with the usage', () => {
     const run = sluice(['frobnicate']);
     expect(run.status).toBe(2);

@@ -45,6 +45,7 @@ export async function createHostServices(options: HostServicesOptions): Promise<
   const { config, store, cacheRedis, producer, pipelines, logger } = options;
   const fetch = new GuardedFetch({
     allowPrivate: config.fetchAllowPrivate,
+    ...(config.fetchCa && { extraCa: config.fetchCa }),
     timeoutMs: config.fetchTimeoutMs,
     maxResponseBytes: config.fetchMaxResponseBytes,
     maxRedirects: 5,

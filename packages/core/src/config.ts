@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { LOG_FORMATS, type LogFormat } from './logger';
 import type { ProcessEventErrors } from './outcomes';
@@ -68,6 +69,12 @@ export interface SluiceConfig {
   processEventErrors: ProcessEventErrors;
   /** What apps' fetch may reach besides public addresses: nothing (false), anything (true) or these addresses/CIDRs. */
   fetchAllowPrivate: boolean | string[];
+  /**
+   * PEM certificates apps' HTTPS egress trusts besides the public roots: SLUICE_FETCH_CA's file,
+   * with NODE_EXTRA_CA_CERTS's beside it (Node adds that one to its defaults only, which a client
+   * given its own CA list no longer uses). Undefined: Node's defaults, NODE_EXTRA_CA_CERTS included.
+   */
+  fetchCa: string | undefined;
   fetchTimeoutMs: number;
   fetchMaxResponseBytes: number;
   /** A MaxMind GeoIP2/GeoLite2 City database for meta.geoip; none by default. */
@@ -113,6 +120,24 @@ function readFetchAllowPrivate(env: Env): boolean | string[] {
   const bad = entries.find((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry));
   if (bad) throw new ConfigError(`SLUICE_FETCH_ALLOW_PRIVATE: "${bad}" is not true, false, an IP address or a CIDR range`);
   return entries;
+}
+
+function readPemFile(name: string, path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${name}: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`${name}: "${path}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return text;
+}
+
+function readFetchCa(env: Env): string | undefined {
+  const path = env.SLUICE_FETCH_CA;
+  if (!path) return undefined;
+  const extra = env.NODE_EXTRA_CA_CERTS;
+  return [readPemFile('SLUICE_FETCH_CA', path), ...(extra ? [readPemFile('NODE_EXTRA_CA_CERTS', extra)] : [])].join('\n');
 }
 
 function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
@@ -196,6 +221,7 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     },
     processEventErrors: readChoice(env, 'SLUICE_PROCESS_EVENT_ERRORS', ['continue', 'drop'] as const, 'continue'),
     fetchAllowPrivate: readFetchAllowPrivate(env),
+    fetchCa: readFetchCa(env),
     fetchTimeoutMs: readInt(env, 'SLUICE_FETCH_TIMEOUT_MS', 10_000, 10, 600_000),
     fetchMaxResponseBytes: readInt(env, 'SLUICE_FETCH_MAX_MB', 10, 1, 1024) * 1024 * 1024,
     geoipDatabase: env.SLUICE_GEOIP_DB || undefined,

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import ipaddr from 'ipaddr.js';
 // undici's own fetch (not Node's bundled one) because its Agent lets us check every address a
 // connection is about to use (connect.lookup), which is what stops DNS-rebinding SSRF.
@@ -13,6 +14,8 @@ export interface FetchPolicy {
   maxResponseBytes: number;
   /** Redirects followed, each one checked like the first request. */
   maxRedirects: number;
+  /** PEM certificates trusted besides the public roots (an operator's private CA); absent: Node's defaults. */
+  extraCa?: string;
 }
 
 export const DEFAULT_FETCH_POLICY: FetchPolicy = { allowPrivate: false, timeoutMs: 10_000, maxResponseBytes: 10 * 1024 * 1024, maxRedirects: 5 };
@@ -65,7 +68,9 @@ export class GuardedFetch {
         callback(null, first.address, first.family);
       });
     };
-    this.agent = new Agent({ connect: { lookup: guardedLookup }, connections: 16 });
+    // A CA list replaces Node's defaults, so the public roots are given along with the extra ones.
+    const ca = policy.extraCa ? { ca: [...rootCertificates, policy.extraCa] } : {};
+    this.agent = new Agent({ connect: { lookup: guardedLookup, ...ca }, connections: 16 });
   }
 
   /** Why an address may not be reached, or undefined when it may. */

@@ -1,10 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppLogEntry, PluginEvent } from '@sluice/core';
+import { makeTestCa } from '../../../test/helpers/test-ca';
 import { writeMmdb } from './helpers/mmdb';
 import {
   GeoIpDatabase,
@@ -223,6 +225,24 @@ describe('fetch', () => {
     expect((await fetchFrom(onlyFirst, `http://127.0.0.1:${port}/redirect-private`)).error).toContain('127.0.0.2 is blocked');
     await onlyFirst.close();
     expect(hits.filter((hit) => hit.startsWith('GET /json')).length).toBeGreaterThan(0);
+  });
+
+  it('trusts an operator\'s private CA for HTTPS when given one (SLUICE_FETCH_CA), and only then', async () => {
+    const ca = makeTestCa();
+    const server = createHttpsServer({ cert: ca.cert, key: ca.key }, (_request, response) => response.end('{"over":"tls"}'));
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const policy = { allowPrivate: ['127.0.0.1'], timeoutMs: 2000, maxResponseBytes: 100_000, maxRedirects: 0 };
+    const trusting = new GuardedFetch({ ...policy, extraCa: ca.caPem });
+    const publicOnly = new GuardedFetch(policy);
+    try {
+      expect((await fetchFrom(trusting, url)).result).toMatchObject({ status: 200, body: '{"over":"tls"}' });
+      expect((await fetchFrom(publicOnly, url)).error).toMatch(/certificate/i);
+    } finally {
+      await Promise.all([trusting.close(), publicOnly.close()]);
+      server.close();
+      ca.remove();
+    }
   });
 
   it('caps response size and time', async () => {
