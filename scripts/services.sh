@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure Redis and PostgreSQL are installed and answering on 127.0.0.1, as the tests need, and
-# that Debian's chromium is there for the posthog-js test (test/clients.e2e.test.ts, headless).
+# that Debian's chromium is there for the posthog-js test (test/clients.e2e.test.ts, headless) and
+# openssl for the throwaway CA of the TLS tests (test/helpers/test-ca.ts).
 # Installs what is missing with apt-get (as root, or through sudo) and starts the services when stopped.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -d /usr/lib/postgresql ] || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} (apt-get)"
   as_root apt-get update -qq
