@@ -50,7 +50,7 @@ export async function createHostServices(options: HostServicesOptions): Promise<
     maxResponseBytes: config.fetchMaxResponseBytes,
     maxRedirects: 5,
   });
-  const geoip = config.geoipDatabase ? await openGeoIp(config.geoipDatabase) : undefined;
+  const geoip = config.geoipDatabase ? await openGeoIp(config.geoipDatabase) : GeoIpDatabase.openDefault();
   const budget = new CaptureBudget(config.appCapturesPerMinute);
 
   // A project's number never changes, so it is looked up once per project and process.
@@ -87,7 +87,7 @@ export async function createHostServices(options: HostServicesOptions): Promise<
       },
       capture: (captured) => capture(instance, captured),
       fetch,
-      ...(geoip ? { geoip } : {}),
+      geoip,
     }),
     close: () => fetch.close(),
   };

@@ -254,6 +254,26 @@ describe('fetch', () => {
   });
 });
 
+describe('meta.geoip with no database configured (DB-IP\'s, from npm)', () => {
+  it('answers MaxMind\'s City shape for IPv4 and IPv6, and null for unknown or invalid addresses', () => {
+    const geoip = GeoIpDatabase.openDefault();
+    const google = geoip.locate('8.8.8.8') as Record<string, any>;
+    expect(google).toMatchObject({
+      country: { isoCode: 'US', names: { en: 'United States' } },
+      registeredCountry: { isoCode: 'US' },
+      continent: { code: 'NA', names: { en: 'North America' } },
+      location: { latitude: expect.any(Number), longitude: expect.any(Number) },
+    });
+    expect(google.subdivisions?.[0]).toMatchObject({ names: { en: expect.any(String) } });
+    expect(geoip.locate('2001:4860:4860::8888')).toMatchObject({ country: { isoCode: expect.stringMatching(/^[A-Z]{2}$/) }, location: { latitude: expect.any(Number) } });
+    // A subdivision's ISO code comes from its name where ISO 3166-2 lists it.
+    const london = geoip.locate('81.2.69.142') as Record<string, any>;
+    expect(london).toMatchObject({ city: { names: { en: 'London' } }, country: { isoCode: 'GB', names: { en: 'United Kingdom' } }, continent: { code: 'EU' }, subdivisions: [{ isoCode: 'ENG', names: { en: 'England' } }] });
+    expect(geoip.locate('10.0.0.1')).toBeNull();
+    expect(geoip.locate('not an address')).toBeNull();
+  });
+});
+
 describe('meta.geoip with a MaxMind database', () => {
   it('locates an address as PostHog\'s apps read it (geoip2-node City model), and answers null for unknown ones', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-geoip-'));

@@ -1,13 +1,25 @@
 import { Reader, type ReaderModel } from '@maxmind/geoip2-node';
+import { DbIpCityDatabase } from './geoip-dbip';
 import type { MetaCapability } from './types';
 import { GEOIP_JS, vmCall } from '../vm-sources';
 
-/** A MaxMind city database, opened once per process (the same file serves every instance). */
+/**
+ * The city database `meta.geoip` answers from, opened once per process (every instance shares it):
+ * a MaxMind GeoIP2/GeoLite2 City file (SLUICE_GEOIP_DB), or by default DB-IP's free one from npm,
+ * answered in MaxMind's City shape either way.
+ */
 export class GeoIpDatabase {
-  private constructor(private readonly reader: ReaderModel) {}
+  private constructor(private readonly lookup: (ip: string) => object | null) {}
 
   static async open(path: string): Promise<GeoIpDatabase> {
-    return new GeoIpDatabase(await Reader.open(path));
+    const reader: ReaderModel = await Reader.open(path);
+    return new GeoIpDatabase((ip) => reader.city(ip));
+  }
+
+  /** DB-IP's city database (CC BY 4.0), installed with Sluice; loaded on the first lookup. */
+  static openDefault(dir?: string): GeoIpDatabase {
+    const database = new DbIpCityDatabase(dir);
+    return new GeoIpDatabase((ip) => database.locate(ip));
   }
 
   /**
@@ -16,7 +28,7 @@ export class GeoIpDatabase {
    */
   locate(ip: string): object | null {
     try {
-      return this.reader.city(ip);
+      return this.lookup(ip);
     } catch {
       return null; // AddressNotFoundError, ValueError (not an IP): PostHog's apps expect null
     }
