@@ -19,7 +19,7 @@ describe('the GeoIP enricher on a default install', () => {
   });
 
   it('gives 8.8.8.8 its country, continent and coordinates, and leaves a private address alone', async () => {
-    const [google, local] = sampleEvents(2).map((event, index) => ({ ...event, properties: { ...event.properties, $ip: index === 0 ? '8.8.8.8' : '10.1.2.3' } }));
+    const [google, local] = sampleEvents(2).map((event, index): Record<string, any> => ({ ...event, properties: { ...event.properties, $ip: index === 0 ? '8.8.8.8' : '10.1.2.3' } }));
     expect((await post(sluice.url, '/batch', { api_key: google!.api_key, batch: [google, local] })).status).toBe(200);
     const stored = await waitFor('both events stored', async () => {
       const rows = await storedEvents(sluice.url);
