@@ -34,10 +34,40 @@ export interface CityRecord {
 const countryNames = new Intl.DisplayNames(['en'], { type: 'region' });
 const names = (en: string): Names => ({ names: { en } });
 
+/** The cached parts are shared by every record (apps get them serialized, never these objects). */
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) if (inner && typeof inner === 'object') deepFreeze(inner as object);
+  return Object.freeze(value);
+}
+
+// A few thousand countries and subdivisions between them: each is worked out once, not per lookup
+// (the ISO search and the ICU name cost twice the record's own decoding).
+const subdivisions = new Map<string, { isoCode?: string } & Names>();
+const countryParts = new Map<string, Pick<CityRecord, 'country' | 'continent'>>();
+
 /** A subdivision by its English name; its ISO 3166-2 code where the name is in the ISO list. */
 function subdivision(countryCode: string, name: string): { isoCode?: string } & Names {
-  const known = iso3166.subdivision(countryCode, name) as { regionCode?: string } | null;
-  return { ...(known?.regionCode && { isoCode: known.regionCode }), ...names(name) };
+  const key = `${countryCode}|${name}`;
+  let found = subdivisions.get(key);
+  if (!found) {
+    const known = iso3166.subdivision(countryCode, name) as { regionCode?: string } | null;
+    found = { ...(known?.regionCode && { isoCode: known.regionCode }), ...names(name) };
+    subdivisions.set(key, deepFreeze(found));
+  }
+  return found;
+}
+
+function countryPart(code: string): Pick<CityRecord, 'country' | 'continent'> {
+  let part = countryParts.get(code);
+  if (!part) {
+    const continent = (countries as Record<string, { continent?: keyof typeof continents }>)[code]?.continent;
+    part = {
+      country: { isoCode: code, ...names(countryNames.of(code) ?? code) },
+      ...(continent && { continent: { code: continent, ...names(continents[continent]) } }),
+    };
+    countryParts.set(code, deepFreeze(part));
+  }
+  return part;
 }
 
 /** DB-IP's record in MaxMind's City shape: names, ISO codes and the continent added from the country. */
@@ -46,11 +76,10 @@ export function cityRecordOf(record: DbIpCity): CityRecord {
   if (record.city) result.city = names(record.city);
   const code = record.country_code?.toUpperCase();
   if (code) {
-    const country = { isoCode: code, ...names(countryNames.of(code) ?? code) };
+    const { country, continent } = countryPart(code);
     result.country = country;
     result.registeredCountry = country;
-    const continent = (countries as Record<string, { continent?: keyof typeof continents }>)[code]?.continent;
-    if (continent) result.continent = { code: continent, ...names(continents[continent]) };
+    if (continent) result.continent = continent;
     const states = [record.state1, record.state2].filter((state): state is string => !!state);
     if (states.length > 0) result.subdivisions = states.map((state) => subdivision(code, state));
   }
