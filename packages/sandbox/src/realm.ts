@@ -40,6 +40,8 @@ export class Realm {
    */
   private poisoned = false;
   private disposed = false;
+  /** What the capabilities hold outside the VM (a bridge's connections), closed with it. */
+  private readonly closers: Array<() => void> = [];
   /** Moved before every call; the interrupt handler reads it. */
   private readonly deadline = { at: 0 };
   /** The app's awaited host calls (cache, storage, fetch, jobs…): see meta/host-async.ts. */
@@ -60,7 +62,7 @@ export class Realm {
       for (const capability of META_CAPABILITIES) capability.install?.(this.vm, context);
       const handlers = new Map<string, HostHandler>();
       for (const capability of META_CAPABILITIES) {
-        for (const [name, handler] of Object.entries(capability.handlers?.(context) ?? {})) handlers.set(name, handler);
+        for (const [name, handler] of Object.entries(capability.handlers?.(context, (close) => this.closers.push(close)) ?? {})) handlers.set(name, handler);
       }
       this.channel = new HostChannel(this.vm, handlers);
       this.evaluate(PRELUDE, 'sluice-prelude.js', 'loading the sandbox');
@@ -233,6 +235,13 @@ export class Realm {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const close of this.closers.splice(0)) {
+      try {
+        close();
+      } catch {
+        // one capability failing to close must not keep the others (or the VM) open
+      }
+    }
     if (!this.poisoned) {
       this.channelTake?.dispose();
       this.channelDeliver?.dispose();

@@ -61,7 +61,11 @@ export interface AppAttachmentFile {
 export interface MetaCapability {
   name: string;
   install?(vm: QuickJSContext, context: MetaContext): void;
-  /** Host work the app awaits, by request name: the shim calls `globalThis.__sluice_channel.request(name, payload)` (see host-async.ts). */
-  handlers?(context: MetaContext): Record<string, HostHandler>;
+  /**
+   * Host work the app awaits, by request name (`onDispose` registers what the VM's disposal must
+   * close: a bridge's connections). The shim calls `globalThis.__sluice_channel.request(name,
+   * payload)` (see host-async.ts).
+   */
+  handlers?(context: MetaContext, onDispose: (close: () => void) => void): Record<string, HostHandler>;
   shim(context: MetaContext): string;
 }

@@ -1,0 +1,155 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import pg from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
+import { DEFAULT_FETCH_POLICY, FetchBlockedError, GuardedFetch } from '../host-fetch';
+import type { MetaCapability } from './types';
+import { PG_JS } from '../vm-sources';
+
+/** Connections one instance may hold open at once (a Pool's and its Clients' together). */
+export const MAX_PG_CONNECTIONS_PER_INSTANCE = 10;
+/** One query's time limit, on the server (statement_timeout) and on the wire. */
+const QUERY_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+/** The largest result an app may be handed, as JSON text. */
+const MAX_RESULT_BYTES = 10 * 1024 * 1024;
+
+/** What the app's `new Client(options)` may set; anything else (streams, custom types, lookup) is ignored. */
+interface AppClientOptions {
+  connectionString?: string;
+  host?: string;
+  port?: number | string;
+  user?: string;
+  password?: string;
+  database?: string;
+  ssl?: boolean | { rejectUnauthorized?: boolean; ca?: string };
+}
+
+function readOptions(json: string): AppClientOptions {
+  const raw = JSON.parse(json) as Record<string, unknown>;
+  const parsed = typeof raw.connectionString === 'string' ? parseConnectionString(raw.connectionString) : {};
+  const pick = (key: string) => raw[key] ?? (parsed as Record<string, unknown>)[key] ?? undefined;
+  const ssl = pick('ssl');
+  return {
+    host: typeof pick('host') === 'string' ? (pick('host') as string) : 'localhost',
+    port: Number(pick('port') ?? 5432),
+    ...(typeof pick('user') === 'string' && { user: pick('user') as string }),
+    ...(typeof pick('password') === 'string' && { password: pick('password') as string }),
+    ...(typeof pick('database') === 'string' && { database: pick('database') as string }),
+    ...(ssl !== undefined && ssl !== null && ssl !== false && { ssl: ssl === true || typeof ssl !== 'object' ? true : (ssl as AppClientOptions['ssl']) }),
+  };
+}
+
+/**
+ * The address the connection will use, checked by the same guard as `fetch` (loopback, private and
+ * link-local refused unless SLUICE_FETCH_ALLOW_PRIVATE allows them). The client then connects to
+ * that address, so a DNS answer cannot change between the check and the connect.
+ */
+async function guardedAddress(host: string, guard: GuardedFetch): Promise<string> {
+  if (host.startsWith('/')) throw new FetchBlockedError(`pg: unix sockets (${host}) are not reachable from apps`);
+  const addresses = isIP(host) ? [{ address: host }] : await lookup(host, { all: true });
+  for (const { address } of addresses) {
+    const refusal = guard.refusal(address);
+    if (refusal) throw new FetchBlockedError(`pg: connection to ${host} (${address}) is blocked: ${refusal}`);
+  }
+  return addresses[0]!.address;
+}
+
+function tlsOptions(options: AppClientOptions, host: string, guard: GuardedFetch): pg.ClientConfig['ssl'] {
+  if (!options.ssl) return false;
+  const given = options.ssl === true ? {} : options.ssl;
+  const extraCa = guard.policy.extraCa;
+  return {
+    rejectUnauthorized: given.rejectUnauthorized !== false,
+    // The socket goes to the checked address; the certificate is checked against the name asked for.
+    ...(!isIP(host) && { servername: host }),
+    ...(given.ca ? { ca: given.ca } : extraCa ? { ca: [...rootCertificates, extraCa] } : {}),
+  };
+}
+
+/** Rows as plain JSON; the shim turns date and bytea columns back into Dates and Buffers by their type ids. */
+function resultJson(result: pg.QueryResult): string {
+  const json = JSON.stringify({
+    command: result.command,
+    rowCount: result.rowCount,
+    rows: result.rows,
+    fields: (result.fields ?? []).map((field) => ({ name: field.name, dataTypeID: field.dataTypeID })),
+  });
+  if (json.length > MAX_RESULT_BYTES) throw new RangeError(`pg: the result is larger than the sandbox's limit of ${MAX_RESULT_BYTES} bytes`);
+  return json;
+}
+
+/**
+ * `require('pg')`: `Client` and `Pool` whose connections live on the host. The app holds numeric
+ * handles only, valid in its own VM alone (each VM has its own table); every connection is
+ * closed when the VM is disposed (teardown, reload, shutdown). Egress, TLS trust and per-query
+ * time limits are the host's; passwords never leave the host side.
+ */
+export const pgBridge: MetaCapability = {
+  name: 'pg',
+  handlers: (context, onDispose) => {
+    const guard = context.fetch ?? new GuardedFetch(DEFAULT_FETCH_POLICY);
+    const clients = new Map<number, pg.Client>();
+    let nextHandle = 1;
+    onDispose(() => {
+      for (const client of clients.values()) client.end().catch(() => {});
+      clients.clear();
+    });
+    const clientOf = (handle: unknown): pg.Client => {
+      const client = typeof handle === 'number' ? clients.get(handle) : undefined;
+      if (!client) throw new Error('pg: the client is not connected (connect() first, or it was ended)');
+      return client;
+    };
+    return {
+      'pg.connect': async (json) => {
+        if (clients.size >= MAX_PG_CONNECTIONS_PER_INSTANCE) {
+          throw new Error(`pg: more than ${MAX_PG_CONNECTIONS_PER_INSTANCE} open connections in this app; end() the ones it no longer needs`);
+        }
+        const options = readOptions(json);
+        const host = options.host!;
+        const address = await guardedAddress(host, guard);
+        const client = new pg.Client({
+          host: address,
+          port: Number(options.port),
+          ...(options.user !== undefined && { user: options.user }),
+          ...(options.password !== undefined && { password: options.password }),
+          ...(options.database !== undefined && { database: options.database }),
+          ssl: tlsOptions(options, host, guard),
+          // Which app holds a connection, for the database's operator (pg_stat_activity).
+          application_name: `sluice app ${context.appName ?? ''}`.trim().slice(0, 63),
+          connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+          statement_timeout: QUERY_TIMEOUT_MS,
+          query_timeout: QUERY_TIMEOUT_MS,
+        });
+        const handle = nextHandle++;
+        // A connection the server drops later fails the next query; it must not crash the process.
+        client.on('error', () => clients.delete(handle));
+        clients.set(handle, client);
+        try {
+          await client.connect();
+        } catch (error) {
+          clients.delete(handle);
+          await client.end().catch(() => {});
+          throw error;
+        }
+        return String(handle);
+      },
+      'pg.query': async (json) => {
+        const [handle, text, values] = JSON.parse(json) as [unknown, unknown, unknown];
+        if (typeof text !== 'string') throw new TypeError('pg: the query text must be a string');
+        const client = clientOf(handle);
+        return resultJson(await client.query({ text, ...(Array.isArray(values) && { values }) }));
+      },
+      'pg.end': async (json) => {
+        const handle = JSON.parse(json) as unknown;
+        const client = typeof handle === 'number' ? clients.get(handle) : undefined;
+        if (!client) return undefined;
+        clients.delete(handle as number);
+        await client.end();
+        return undefined;
+      },
+    };
+  },
+  shim: () => PG_JS,
+};
