@@ -136,12 +136,13 @@ describe('CPU: endless code stops at the time limit', () => {
   // KNOWN BUG (see the report): code that catches the stack overflow and recurses again runs far past
   // the time limit — QuickJS polls its interrupt handler rarely while building stack-overflow errors
   // (a backtrace per throw). At the default 256 KiB stack a 100 ms limit took ~8.5 s (1000 ms: ~10 s);
-  // the overshoot grows with stackBytes (64 KiB: ~2 s). Run here on a 32 KiB stack to keep it cheaper (~0.9 s).
-  it.fails('catch-and-recurse at the stack limit still ends within a few times the time limit', async () => {
+  // the overshoot grows with stackBytes (64 KiB: ~2 s). Run here on a 32 KiB stack to keep it cheaper.
+  // How far past the limit it runs is a timing, which varies with the machine (it has measured
+  // 0.4 to 0.9 s here), so the test holds only what does not: the call ends, as a limit error (the
+  // suspension after an overrun is the next test's). The overshoot is the known bug, not asserted.
+  it('catch-and-recurse at the stack limit still ends, as a limit error', async () => {
     const { vm } = await hostile(`export function processEvent(e) { ${FINE} function f() { try { f() } catch (x) { f() } } f() }`, { callTimeoutMs: 100, stackBytes: 32 * 1024 });
-    const [outcome, ms] = await timed(() => one(vm, 'recurse'));
-    expect(outcome).toMatchObject({ status: 'error', error: expect.stringMatching(/limit/) });
-    expect(ms).toBeLessThan(400);
+    expect(await one(vm, 'recurse')).toMatchObject({ status: 'error', error: expect.stringMatching(/limit/) });
   });
 
   it('does not search a batch for the culprit after a call overran its time limit by far: one overrun, not one per slice', async () => {
