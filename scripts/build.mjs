@@ -11,7 +11,8 @@
  * esbuild's binary, pino's transports find their files relative to themselves).
  */
 import { build } from 'esbuild';
-import { chmod, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,10 +55,41 @@ async function checkDeclaredDependencies(metafile) {
   }
 }
 
+/** Folders whose files the bundle is made of (the workspace's own code; npm packages stay imports). */
+const SOURCE_DIRS = ['packages', 'services'];
+const STAMP = join(CLI_DIST, '.sources-hash');
+
+/** A hash of every source file the bundle could include, with this script and the CLI's manifest. */
+async function sourcesHash() {
+  const hash = createHash('sha256');
+  const walk = async (dir) => {
+    const entries = (await readdir(join(ROOT, dir), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules' && entry.name !== 'dist' && entry.name !== 'test' && entry.name !== 'bench') await walk(path);
+      } else if (/\.(ts|js|mjs|json)$/.test(entry.name)) {
+        hash.update(path).update('\0').update(await readFile(join(ROOT, path))).update('\0');
+      }
+    }
+  };
+  for (const dir of SOURCE_DIRS) await walk(dir);
+  hash.update(await readFile(fileURLToPath(import.meta.url)));
+  return hash.digest('hex');
+}
+
 export async function buildAll({ quiet = false } = {}) {
   const started = performance.now();
   // The sandbox's in-VM JavaScript (packages/sandbox/vm/*.js) as the TypeScript module it imports.
   await buildVmSources();
+  // Nothing changed since the last build: keep it. Rebuilding would remove files that running
+  // processes still load on demand (the bundle is split into chunks), e.g. the CLI the tests run
+  // while the README test's `npm start` sets up.
+  const hash = await sourcesHash();
+  if ((await readFile(STAMP, 'utf8').catch(() => '')) === hash) {
+    if (!quiet) process.stdout.write(`packages/cli/dist is up to date (${Math.round(performance.now() - started)} ms)\n`);
+    return;
+  }
   await rm(CLI_DIST, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: ROOT,
@@ -81,6 +113,7 @@ export async function buildAll({ quiet = false } = {}) {
   await checkDeclaredDependencies(result.metafile);
   // Runnable as it is: bin.js keeps bin.ts's shebang line (node and the services' flags).
   await chmod(join(CLI_DIST, 'bin.js'), 0o755);
+  await writeFile(STAMP, hash);
   if (!quiet) process.stdout.write(`built packages/cli/dist in ${Math.round(performance.now() - started)} ms\n`);
 }
 
