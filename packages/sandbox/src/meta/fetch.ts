@@ -5,7 +5,7 @@ import { FETCH_JS } from '../vm-sources';
 let sharedDefault: GuardedFetch | undefined;
 
 /** The guarded fetch of VMs given none: public addresses only, default timeout and size cap. */
-function defaultFetch(): GuardedFetch {
+export function defaultFetch(): GuardedFetch {
   sharedDefault ??= new GuardedFetch(DEFAULT_FETCH_POLICY);
   return sharedDefault;
 }

@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
-import { DEFAULT_FETCH_POLICY, FetchBlockedError, GuardedFetch } from '../host-fetch';
+import { FetchBlockedError, type GuardedFetch } from '../host-fetch';
+import { defaultFetch } from './fetch';
 import type { MetaCapability } from './types';
 import { PG_JS } from '../vm-sources';
 
@@ -89,7 +90,7 @@ function resultJson(result: pg.QueryResult): string {
 export const pgBridge: MetaCapability = {
   name: 'pg',
   handlers: (context, onDispose) => {
-    const guard = context.fetch ?? new GuardedFetch(DEFAULT_FETCH_POLICY);
+    const guard = context.fetch ?? defaultFetch();
     const clients = new Map<number, pg.Client>();
     let nextHandle = 1;
     onDispose(() => {
