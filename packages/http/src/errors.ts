@@ -31,7 +31,8 @@ export function errorHandler(logger: Logger) {
     if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.status(413).send({ error: 'payload_too_large', message: `the body is larger than the limit of ${request.routeOptions.bodyLimit ?? ''} bytes`.trim() });
     }
-    if (fastifyError.code === 'FST_ERR_CTP_INVALID_JSON' || fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    // (An empty JSON body never gets here: it means no body, see empty-json-body.ts.)
+    if (fastifyError.code === 'FST_ERR_CTP_INVALID_JSON') {
       return reply.status(400).send({ error: 'invalid_json', message: `the body is not valid JSON: ${error.message}` });
     }
     if (fastifyError.validation) {

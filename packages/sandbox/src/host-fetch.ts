@@ -55,22 +55,33 @@ export function parseAllowedRange(text: string): [ipaddr.IPv4 | ipaddr.IPv6, num
 export class GuardedFetch {
   private readonly agent: Agent;
   private readonly allowed: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+  /** The CAs TLS trusts under this policy (for fetch and the bridges); undefined: Node's defaults. */
+  readonly trustedCa: string[] | undefined;
 
   constructor(readonly policy: FetchPolicy = DEFAULT_FETCH_POLICY) {
     this.allowed = Array.isArray(policy.allowPrivate) ? policy.allowPrivate.map(parseAllowedRange) : [];
     const guardedLookup: LookupFunction = (hostname, options, callback) => {
       dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
         if (error) return callback(error, '', 0);
-        const refused = addresses.find((entry) => this.refusal(entry.address));
-        if (refused) return callback(new FetchBlockedError(`fetch to ${hostname} (${refused.address}) is blocked: ${this.refusal(refused.address)}`), '', 0);
+        const blocked = this.blockedAmong('fetch', hostname, addresses);
+        if (blocked) return callback(blocked, '', 0);
         if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
         const first = addresses[0]!;
         callback(null, first.address, first.family);
       });
     };
     // A CA list replaces Node's defaults, so the public roots are given along with the extra ones.
-    const ca = policy.extraCa ? { ca: [...rootCertificates, policy.extraCa] } : {};
-    this.agent = new Agent({ connect: { lookup: guardedLookup, ...ca }, connections: 16 });
+    this.trustedCa = policy.extraCa ? [...rootCertificates, policy.extraCa] : undefined;
+    this.agent = new Agent({ connect: { lookup: guardedLookup, ...(this.trustedCa && { ca: this.trustedCa }) }, connections: 16 });
+  }
+
+  /** The error for the first of a host's addresses that apps may not reach, if any; `what` names the client ("fetch", "pg: connection"). */
+  blockedAmong(what: string, hostname: string, addresses: ReadonlyArray<{ address: string }>): FetchBlockedError | undefined {
+    for (const { address } of addresses) {
+      const refusal = this.refusal(address);
+      if (refusal) return new FetchBlockedError(`${what} to ${hostname} (${address}) is blocked: ${refusal}`);
+    }
+    return undefined;
   }
 
   /** Why an address may not be reached, or undefined when it may. */

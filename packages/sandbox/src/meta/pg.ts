@@ -1,6 +1,5 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { FetchBlockedError, type GuardedFetch } from '../host-fetch';
@@ -50,22 +49,19 @@ function readOptions(json: string): AppClientOptions {
 async function guardedAddress(host: string, guard: GuardedFetch): Promise<string> {
   if (host.startsWith('/')) throw new FetchBlockedError(`pg: unix sockets (${host}) are not reachable from apps`);
   const addresses = isIP(host) ? [{ address: host }] : await lookup(host, { all: true });
-  for (const { address } of addresses) {
-    const refusal = guard.refusal(address);
-    if (refusal) throw new FetchBlockedError(`pg: connection to ${host} (${address}) is blocked: ${refusal}`);
-  }
+  const blocked = guard.blockedAmong('pg: connection', host, addresses);
+  if (blocked) throw blocked;
   return addresses[0]!.address;
 }
 
 function tlsOptions(options: AppClientOptions, host: string, guard: GuardedFetch): pg.ClientConfig['ssl'] {
   if (!options.ssl) return false;
   const given = options.ssl === true ? {} : options.ssl;
-  const extraCa = guard.policy.extraCa;
   return {
     rejectUnauthorized: given.rejectUnauthorized !== false,
     // The socket goes to the checked address; the certificate is checked against the name asked for.
     ...(!isIP(host) && { servername: host }),
-    ...(given.ca ? { ca: given.ca } : extraCa ? { ca: [...rootCertificates, extraCa] } : {}),
+    ...(given.ca ? { ca: given.ca } : guard.trustedCa ? { ca: guard.trustedCa } : {}),
   };
 }
 
