@@ -40,6 +40,8 @@ class CaptureBudget {
  */
 export async function createHostServices(options: HostServicesOptions): Promise<{
   forInstance: (instance: AppInstance) => HostServices;
+  /** Drops what is cached of a project (its number: a project deleted and made again gets a new one). */
+  forgetProject: (projectId: string) => void;
   close: () => Promise<void>;
 }> {
   const { config, store, cacheRedis, producer, pipelines, logger } = options;
@@ -53,7 +55,7 @@ export async function createHostServices(options: HostServicesOptions): Promise<
   const geoip = config.geoipDatabase ? await openGeoIp(config.geoipDatabase) : GeoIpDatabase.openDefault();
   const budget = new CaptureBudget(config.appCapturesPerMinute);
 
-  // A project's number never changes, so it is looked up once per project and process.
+  // A project's number never changes while it exists: looked up once, forgotten when the project changes.
   const teamIds = new Map<string, number>();
   async function teamIdOf(projectId: string): Promise<number> {
     let teamId = teamIds.get(projectId);
@@ -89,6 +91,7 @@ export async function createHostServices(options: HostServicesOptions): Promise<
       fetch,
       geoip,
     }),
+    forgetProject: (projectId) => void teamIds.delete(projectId),
     close: () => fetch.close(),
   };
 }

@@ -95,7 +95,7 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
   });
 
   const beforeReload: Runtime['beforeReload'] = [];
-  const onPipelineChange: Runtime['onPipelineChange'] = [];
+  const onPipelineChange: Runtime['onPipelineChange'] = [async (projectId) => services.forgetProject(projectId)];
   // Which instances each project had at the last reload: a removed one's meta.cache keys go with it.
   const knownInstances = new Map<string, Set<number>>();
   for (const instance of await store.listAllInstances()) {
