@@ -4,6 +4,7 @@ import type { AppAttachmentFile, JobRequest, MetaContext } from './meta';
 import { getQuickJS } from './quickjs';
 import { AppError, Realm, type EntryPoint } from './realm';
 import { encodeBatch, readOutcomes } from './event-patches';
+import { maskSecrets } from './plugin-json';
 
 export type EventOutcome = { status: 'ok'; event: PluginEvent } | { status: 'dropped' } | { status: 'error'; error: string };
 
@@ -20,6 +21,11 @@ export interface AppVmOptions {
   config: Record<string, string>;
   limits?: Partial<SandboxLimits>;
   onLog: (entry: AppLogEntry) => void;
+  /**
+   * The instance's `secret: true` config values: masked in the errors its calls answer (which go
+   * on to dead letters, logs and the admin API), whatever a bridge or the app put in them.
+   */
+  secrets?: readonly string[];
   /** Where `meta.jobs.<name>(…).runNow()` puts its job; without it meta.jobs fails clearly. */
   enqueueJob?: (request: JobRequest) => Promise<void>;
   /** `meta.attachments`: the instance's uploaded files by config key (see attachmentFile). */
@@ -91,6 +97,11 @@ class QuickJsAppVm implements AppVm {
     this.options.onLog({ timestamp: new Date().toISOString(), level, message });
   }
 
+  /** An error text with the instance's secret config values masked. */
+  private masked(text: string): string {
+    return this.options.secrets?.length ? maskSecrets(text, this.options.secrets) : text;
+  }
+
   /**
    * Runs `work` after the calls already queued on this VM: a limit hit rebuilds the realm, which
    * must never happen under another call still pumping its promises in it.
@@ -142,8 +153,9 @@ class QuickJsAppVm implements AppVm {
       try {
         await this.guarded((realm) => realm.call('call', 'setupPlugin', ['setupPlugin']));
       } catch (error) {
-        this.log('error', `setupPlugin failed: ${(error as Error).message}`);
-        throw error;
+        const failure = error instanceof AppError ? new AppError(this.masked(error.message), error.retry) : error;
+        this.log('error', `setupPlugin failed: ${(failure as Error).message}`);
+        throw failure;
       }
     }
     this.setupDone = true;
@@ -191,9 +203,12 @@ class QuickJsAppVm implements AppVm {
       await this.setup(); // its own time limit: a slow setupPlugin is not this call's overrun
       started = Date.now();
       const answered = await this.runBatch(slice);
-      for (let i = start; i < end; i++) outcomes[i] = answered[i - start]!;
+      for (let i = start; i < end; i++) {
+        const outcome = answered[i - start]!;
+        outcomes[i] = outcome.status === 'error' ? { status: 'error', error: this.masked(outcome.error) } : outcome;
+      }
     } catch (error) {
-      if (error instanceof AppError) return fail(error.message);
+      if (error instanceof AppError) return fail(this.masked(error.message));
       if (!(error instanceof SandboxLimitError)) throw error;
       if (search.error) search.limitHitsLeft -= 1;
       search.error = error;
@@ -252,8 +267,9 @@ class QuickJsAppVm implements AppVm {
       return { ok: true };
     } catch (error) {
       if (error instanceof AppError) {
-        this.log('error', `${fn} failed: ${error.message}`);
-        return { ok: false, error: error.message, retry: error.retry };
+        const message = this.masked(error.message);
+        this.log('error', `${fn} failed: ${message}`);
+        return { ok: false, error: message, retry: error.retry };
       }
       // Already in the app's logs (guardedNow).
       if (error instanceof SandboxLimitError) return { ok: false, error: error.message, retry: false };

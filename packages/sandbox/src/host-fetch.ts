@@ -1,10 +1,15 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookupAll } from 'node:dns/promises';
+import http from 'node:http';
+import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import ipaddr from 'ipaddr.js';
+import { ProxyAgent as NodeProxyAgent } from 'proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
 // undici's own fetch (not Node's bundled one) because its Agent lets us check every address a
 // connection is about to use (connect.lookup), which is what stops DNS-rebinding SSRF.
-import { Agent, fetch } from 'undici';
+import { Agent, ProxyAgent, fetch, type Dispatcher } from 'undici';
 
 /** What an app's `fetch` may reach and how long and how much it may take. */
 export interface FetchPolicy {
@@ -54,25 +59,83 @@ export function parseAllowedRange(text: string): [ipaddr.IPv4 | ipaddr.IPv6, num
 /** Guards one policy's addresses; shared by every request made under it. */
 export class GuardedFetch {
   private readonly agent: Agent;
+  private readonly proxyDispatchers = new Map<string, ProxyAgent>();
+  private readonly nodeAgents = new Map<string, http.Agent>();
+  /** The DNS lookup every direct connection under this policy uses: it refuses blocked addresses. */
+  readonly lookup: LookupFunction;
   private readonly allowed: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
   /** The CAs TLS trusts under this policy (for fetch and the bridges); undefined: Node's defaults. */
   readonly trustedCa: string[] | undefined;
 
   constructor(readonly policy: FetchPolicy = DEFAULT_FETCH_POLICY) {
     this.allowed = Array.isArray(policy.allowPrivate) ? policy.allowPrivate.map(parseAllowedRange) : [];
-    const guardedLookup: LookupFunction = (hostname, options, callback) => {
+    this.lookup = this.guardedLookup('fetch');
+    // A CA list replaces Node's defaults, so the public roots are given along with the extra ones.
+    this.trustedCa = policy.extraCa ? [...rootCertificates, policy.extraCa] : undefined;
+    this.agent = new Agent({ connect: { lookup: this.lookup, ...(this.trustedCa && { ca: this.trustedCa }) }, connections: 16 });
+  }
+
+  /** A DNS lookup that fails with a FetchBlockedError (naming `what`) for an address apps may not reach. */
+  private guardedLookup(what: string): LookupFunction {
+    return (hostname, options, callback) => {
       dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
         if (error) return callback(error, '', 0);
-        const blocked = this.blockedAmong('fetch', hostname, addresses);
+        const blocked = this.blockedAmong(what, hostname, addresses);
         if (blocked) return callback(blocked, '', 0);
         if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
         const first = addresses[0]!;
         callback(null, first.address, first.family);
       });
     };
-    // A CA list replaces Node's defaults, so the public roots are given along with the extra ones.
-    this.trustedCa = policy.extraCa ? [...rootCertificates, policy.extraCa] : undefined;
-    this.agent = new Agent({ connect: { lookup: guardedLookup, ...(this.trustedCa && { ca: this.trustedCa }) }, connections: 16 });
+  }
+
+  /**
+   * The Node `http.Agent` a bridge's SDK client sends through (`what` names the bridge in its
+   * errors: "S3", "BigQuery"): direct connections use the guarded lookup and the trusted CAs;
+   * HTTP(S)_PROXY / NO_PROXY are honoured per request, as for fetch. One agent per bridge and
+   * policy, kept alive, so clients an app makes again and again share their connections.
+   */
+  nodeAgent(what: string): http.Agent {
+    let agent = this.nodeAgents.get(what);
+    if (agent) return agent;
+    const lookup = this.guardedLookup(what);
+    const ca = this.trustedCa;
+    const direct = { lookup, keepAlive: true, maxSockets: 16, ...(ca && { ca }) };
+    agent = new GuardedProxyAgent(ca, {
+      httpAgent: new http.Agent(direct),
+      httpsAgent: new https.Agent(direct),
+      getProxyForUrl: async (url: string) => {
+        const proxy = getProxyForUrl(url);
+        if (proxy) await this.checkProxiedTarget(what, new URL(url));
+        return proxy;
+      },
+    });
+    this.nodeAgents.set(what, agent);
+    return agent;
+  }
+
+  /**
+   * Through a proxy the connection goes to the proxy (the operator's, so trusted at any address),
+   * and the proxy resolves the target: the target is checked here as this host resolves it.
+   */
+  private async checkProxiedTarget(what: string, url: URL): Promise<void> {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const addresses = isIP(host) ? [{ address: host }] : await dnsLookupAll(host, { all: true }).catch(() => []);
+    const blocked = this.blockedAmong(what, host, addresses);
+    if (blocked) throw blocked;
+  }
+
+  /** fetch's dispatcher for a URL: the proxy HTTP(S)_PROXY names for it (NO_PROXY honoured), else the guarded agent. */
+  private async dispatcherFor(url: URL): Promise<Dispatcher> {
+    const proxy = getProxyForUrl(url.toString());
+    if (!proxy) return this.agent;
+    await this.checkProxiedTarget('fetch', url);
+    let dispatcher = this.proxyDispatchers.get(proxy);
+    if (!dispatcher) {
+      dispatcher = new ProxyAgent({ uri: proxy, ...(this.trustedCa && { requestTls: { ca: this.trustedCa } }) });
+      this.proxyDispatchers.set(proxy, dispatcher);
+    }
+    return dispatcher;
   }
 
   /** The error for the first of a host's addresses that apps may not reach, if any; `what` names the client ("fetch", "pg: connection"). */
@@ -117,7 +180,7 @@ export class GuardedFetch {
       this.checkUrl(url);
       let response;
       try {
-        response = await fetch(url, { method, headers: request.headers, body, redirect: 'manual', signal, dispatcher: this.agent });
+        response = await fetch(url, { method, headers: request.headers, body, redirect: 'manual', signal, dispatcher: await this.dispatcherFor(url) });
       } catch (error) {
         throw describeFailure(error, url, this.policy.timeoutMs);
       }
@@ -161,8 +224,25 @@ export class GuardedFetch {
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  async close(): Promise<void> {
+    for (const agent of this.nodeAgents.values()) agent.destroy();
+    this.nodeAgents.clear();
+    await Promise.all([this.agent.close(), ...[...this.proxyDispatchers.values()].map((dispatcher) => dispatcher.close())]);
+  }
+}
+
+/**
+ * proxy-agent hands the target's TLS the request's options only: the trusted CAs are added to
+ * them, so a proxied HTTPS request trusts the same CAs as a direct one.
+ */
+class GuardedProxyAgent extends NodeProxyAgent {
+  constructor(private readonly ca: string[] | undefined, options: ConstructorParameters<typeof NodeProxyAgent>[0]) {
+    super(options);
+  }
+
+  override connect(request: http.ClientRequest, options: Parameters<NodeProxyAgent['connect']>[1]): Promise<http.Agent> {
+    if (this.ca && options.secureEndpoint && !(options as { ca?: unknown }).ca) Object.assign(options, { ca: this.ca });
+    return super.connect(request, options);
   }
 }
 

@@ -138,6 +138,7 @@ export class AppVmPool {
       name: app.name,
       code: app.code,
       config: instance.config,
+      secrets,
       ...(attachments && { attachments }),
       // The instance's own limits (admin API settings) win over the process's.
       limits: { ...this.options.limits, ...instance.settings?.limits },

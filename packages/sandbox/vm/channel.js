@@ -8,6 +8,12 @@
   const MAX_IN_FLIGHT = settings.maxInFlight;
   let queue = [];
   let nextId = 1;
+  // A host error as the app sees it: its message, and its name, code and SDK fields when it has them.
+  const hostError = (message, details) => {
+    const error = new Error(message);
+    if (details) for (const key of Object.keys(details)) Object.defineProperty(error, key, { value: details[key], writable: true, configurable: true, enumerable: key !== 'name' });
+    return error;
+  };
   globalThis.__sluice_channel = {
     // decode (optional) turns the host's string into the promise's value; if it throws, the
     // promise rejects with that error.
@@ -34,11 +40,11 @@
     deliver(json) {
       const results = parse(json);
       for (let i = 0; i < results.length; i++) {
-        const [id, ok, value] = results[i];
+        const [id, ok, value, details] = results[i];
         const waiter = pending.get(id);
         if (!waiter) continue;
         pending.delete(id);
-        if (!ok) { waiter[1](new Error(value)); continue; }
+        if (!ok) { waiter[1](hostError(value, details)); continue; }
         const result = value === null ? undefined : value;
         if (waiter[2] === undefined) { waiter[0](result); continue; }
         try { waiter[0](waiter[2](result)); } catch (error) { waiter[1](error); }

@@ -4,18 +4,12 @@
 // callback and promise forms of connect, query and end; rows with Dates and Buffers as pg gives.
 (function () {
   const request = globalThis.__sluice_channel.request;
-  const provide = globalThis.__sluice.provide;
+  const { provide, both } = globalThis.__sluice;
   const { parse, stringify } = JSON;
   // pg's type ids whose values pg turns into Dates (date, timestamp, timestamptz) and Buffers (bytea).
   const DATE_TYPES = [1082, 1114, 1184];
   const BYTEA = 17;
 
-  /** Settles a promise and, when given, a Node-style callback with the same outcome. */
-  const both = (promise, callback) => {
-    if (typeof callback !== 'function') return promise;
-    promise.then((value) => callback(null, value), (error) => callback(error));
-    return undefined;
-  };
   const revive = (json) => {
     const result = parse(json);
     for (const field of result.fields) {

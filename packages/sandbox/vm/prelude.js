@@ -378,4 +378,11 @@
   };
   globalThis.__sluice = sluice;
   sluice.provide = provide; // for the meta shims, before the app loads (see src/realm.ts)
+  // For the bridges' shims (vm/pg.js, vm/aws-sdk.js…): settles a Node-style callback with the
+  // promise's outcome when one is given (and answers undefined, as Node APIs do), else the promise.
+  sluice.both = (promise, callback) => {
+    if (typeof callback !== 'function') return promise;
+    promise.then((value) => callback(null, value), (error) => callback(error));
+    return undefined;
+  };
 })();

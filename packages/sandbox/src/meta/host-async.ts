@@ -17,7 +17,29 @@ export const MAX_HOST_CALLS_IN_FLIGHT = 10_000;
 
 export const CHANNEL_SHIM = vmCall(CHANNEL_JS, JSON.stringify({ maxInFlight: MAX_HOST_CALLS_IN_FLIGHT }));
 
-type Settled = [id: number, ok: boolean, value: string | null];
+type Settled = [id: number, ok: boolean, value: string | null, details?: ErrorDetails];
+
+/** What of a host error the app's error gets besides its message: name and code, and a bridge's own fields. */
+type ErrorDetails = Record<string, string | number | boolean | null | object>;
+
+/** Fields SDK errors carry that apps test (err.name === 'ExpiredIteratorException', err.code, BigQuery's err.errors). */
+const ERROR_FIELDS = ['name', 'code', 'statusCode', '$metadata', 'errors', 'retryable', 'detail', 'severity', 'sqlState'] as const;
+
+/** The error's fields an app may read (JSON-safe), or undefined for a plain Error. */
+export function errorDetails(error: unknown): ErrorDetails | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const details: ErrorDetails = {};
+  for (const field of ERROR_FIELDS) {
+    const value = (error as unknown as Record<string, unknown>)[field];
+    if (value === undefined || (field === 'name' && value === 'Error')) continue;
+    try {
+      details[field] = JSON.parse(JSON.stringify(value)) as ErrorDetails[string];
+    } catch {
+      // a field that cannot cross (a cycle) stays behind
+    }
+  }
+  return Object.keys(details).length > 0 ? details : undefined;
+}
 
 /**
  * The host side of the channel for one VM: starts the requests the VM queued, collects their
@@ -68,7 +90,11 @@ export class HostChannel {
     }
     work.then(
       (value) => this.settle([id, true, value ?? null]),
-      (error: unknown) => this.settle([id, false, error instanceof Error ? error.message : String(error)]),
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        const details = errorDetails(error);
+        this.settle(details ? [id, false, message, details] : [id, false, message]);
+      },
     );
   }
 

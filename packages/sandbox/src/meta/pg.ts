@@ -1,8 +1,8 @@
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
-import { FetchBlockedError, type GuardedFetch } from '../host-fetch';
+import type { GuardedFetch } from '../host-fetch';
+import { HandleTable, guardedAddress } from './bridge';
 import { defaultFetch } from './fetch';
 import type { MetaCapability } from './types';
 import { PG_JS } from '../vm-sources';
@@ -41,19 +41,6 @@ function readOptions(json: string): AppClientOptions {
   };
 }
 
-/**
- * The address the connection will use, checked by the same guard as `fetch` (loopback, private and
- * link-local refused unless SLUICE_FETCH_ALLOW_PRIVATE allows them). The client then connects to
- * that address, so a DNS answer cannot change between the check and the connect.
- */
-async function guardedAddress(host: string, guard: GuardedFetch): Promise<string> {
-  if (host.startsWith('/')) throw new FetchBlockedError(`pg: unix sockets (${host}) are not reachable from apps`);
-  const addresses = isIP(host) ? [{ address: host }] : await lookup(host, { all: true });
-  const blocked = guard.blockedAmong('pg: connection', host, addresses);
-  if (blocked) throw blocked;
-  return addresses[0]!.address;
-}
-
 function tlsOptions(options: AppClientOptions, host: string, guard: GuardedFetch): pg.ClientConfig['ssl'] {
   if (!options.ssl) return false;
   const given = options.ssl === true ? {} : options.ssl;
@@ -87,25 +74,12 @@ export const pgBridge: MetaCapability = {
   name: 'pg',
   handlers: (context, onDispose) => {
     const guard = context.fetch ?? defaultFetch();
-    const clients = new Map<number, pg.Client>();
-    let nextHandle = 1;
-    onDispose(() => {
-      for (const client of clients.values()) client.end().catch(() => {});
-      clients.clear();
-    });
-    const clientOf = (handle: unknown): pg.Client => {
-      const client = typeof handle === 'number' ? clients.get(handle) : undefined;
-      if (!client) throw new Error('pg: the client is not connected (connect() first, or it was ended)');
-      return client;
-    };
+    const clients = new HandleTable<pg.Client>('pg', MAX_PG_CONNECTIONS_PER_INSTANCE, (client) => client.end(), onDispose);
     return {
       'pg.connect': async (json) => {
-        if (clients.size >= MAX_PG_CONNECTIONS_PER_INSTANCE) {
-          throw new Error(`pg: more than ${MAX_PG_CONNECTIONS_PER_INSTANCE} open connections in this app; end() the ones it no longer needs`);
-        }
         const options = readOptions(json);
         const host = options.host!;
-        const address = await guardedAddress(host, guard);
+        const address = await guardedAddress('pg: connection', host, guard);
         const client = new pg.Client({
           host: address,
           port: Number(options.port),
@@ -119,14 +93,13 @@ export const pgBridge: MetaCapability = {
           statement_timeout: QUERY_TIMEOUT_MS,
           query_timeout: QUERY_TIMEOUT_MS,
         });
-        const handle = nextHandle++;
+        const handle = clients.add(client);
         // A connection the server drops later fails the next query; it must not crash the process.
-        client.on('error', () => clients.delete(handle));
-        clients.set(handle, client);
+        client.on('error', () => clients.remove(handle));
         try {
           await client.connect();
         } catch (error) {
-          clients.delete(handle);
+          clients.remove(handle);
           await client.end().catch(() => {});
           throw error;
         }
@@ -135,15 +108,12 @@ export const pgBridge: MetaCapability = {
       'pg.query': async (json) => {
         const [handle, text, values] = JSON.parse(json) as [unknown, unknown, unknown];
         if (typeof text !== 'string') throw new TypeError('pg: the query text must be a string');
-        const client = clientOf(handle);
+        const client = clients.get(handle);
         return resultJson(await client.query({ text, ...(Array.isArray(values) && { values }) }));
       },
       'pg.end': async (json) => {
-        const handle = JSON.parse(json) as unknown;
-        const client = typeof handle === 'number' ? clients.get(handle) : undefined;
-        if (!client) return undefined;
-        clients.delete(handle as number);
-        await client.end();
+        const client = clients.remove(JSON.parse(json) as unknown);
+        await client?.end();
         return undefined;
       },
     };
