@@ -19,9 +19,10 @@ export interface CompiledApp {
 export const PROVIDED_MODULES = [
   '@posthog/plugin-scaffold', '@posthog/plugin-contrib', 'node-fetch',
   'crypto', 'node:crypto', 'url', 'node:url', 'zlib', 'node:zlib', 'buffer', 'node:buffer', 'pg',
+  'aws-sdk', 'aws-sdk/clients/s3',
 ];
 /** Network SDKs PostHog's plugin server allowed: they need sockets, so they cannot run in QuickJS. */
-export const NETWORK_SDKS = ['aws-sdk', 'snowflake-sdk', '@google-cloud/bigquery', 'generic-pool'];
+export const NETWORK_SDKS = ['snowflake-sdk', '@google-cloud/bigquery', 'generic-pool'];
 
 function refusal(path: string): string {
   const sdk = NETWORK_SDKS.find((name) => path === name || path.startsWith(`${name}/`));

@@ -21,5 +21,5 @@ declare const TextEncoder: new () => { encode(text: string): Uint8Array };
 declare const TextDecoder: new () => { decode(bytes: ArrayBuffer | ArrayBufferView): string };
 declare const URLSearchParams: new (init?: unknown) => { toString(): string };
 
-// Defined by vm/buffer.js (a lazy group), used by vm/pg.js.
-declare const Buffer: { from(data: number[]): Uint8Array };
+// Defined by vm/buffer.js (a lazy group), used by vm/pg.js and vm/aws-sdk.js.
+declare const Buffer: { from(data: unknown, encoding?: string): Uint8Array & { toString(encoding?: string): string } };

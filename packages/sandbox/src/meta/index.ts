@@ -9,6 +9,7 @@ import { posthogMeta } from './posthog';
 import { storageMeta } from './storage';
 import { bufferGlobals } from './buffer';
 import { pgBridge } from './pg';
+import { awsSdkBridge } from './aws-sdk';
 import { cryptoGlobals } from './crypto';
 import { encodingGlobals } from './encoding';
 import { intlGlobals } from './intl';
@@ -25,6 +26,6 @@ export { attachmentFile } from './global';
 export type { AppAttachmentFile } from './types';
 
 /** Every capability a VM gets, in install order. Adding one = one file + one line here. */
-export const META_CAPABILITIES: MetaCapability[] = [configMeta, globalMeta, attachmentsMeta, consoleMeta, jobsMeta, cacheMeta, storageMeta, fetchMeta, posthogMeta, geoipMeta, pgBridge,
+export const META_CAPABILITIES: MetaCapability[] = [configMeta, globalMeta, attachmentsMeta, consoleMeta, jobsMeta, cacheMeta, storageMeta, fetchMeta, posthogMeta, geoipMeta, pgBridge, awsSdkBridge,
   // App globals and built-in modules (issue 6), each group evaluated on first use (meta/lazy.ts).
   lazyGlobals([encodingGlobals, urlGlobals, bufferGlobals, cryptoGlobals, zlibModule, intlGlobals, builtinModules])];
