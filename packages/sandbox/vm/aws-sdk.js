@@ -1,18 +1,25 @@
 // @ts-check
-// Meta shim: require('aws-sdk') — v2's S3 over clients held by the host (src/meta/aws-sdk.ts).
+// Meta shim: require('aws-sdk') — v2's S3 and Kinesis over clients held by the host (src/meta/aws-sdk.ts).
 // Requests as v2 makes them: a callback sends at once; without one, .promise() or .send(cb) does.
 (function () {
   const request = globalThis.__sluice_channel.request;
   const { provide, both } = globalThis.__sluice;
   const { stringify, parse } = JSON;
   // Output fields v2 gives as Dates.
-  const DATE_FIELDS = ['LastModified', 'Expires', 'CreationDate'];
-  const METHODS = ['putObject', 'upload', 'getObject', 'listObjects', 'listObjectsV2', 'createBucket'];
+  const DATE_FIELDS = ['LastModified', 'Expires', 'CreationDate', 'ApproximateArrivalTimestamp', 'StreamCreationTimestamp'];
+  const METHODS = {
+    S3: ['putObject', 'upload', 'getObject', 'listObjects', 'listObjectsV2', 'createBucket'],
+    Kinesis: ['describeStream', 'getShardIterator', 'getRecords', 'putRecord', 'putRecords'],
+  };
 
-  const wireBody = (body) => {
-    if (body === undefined || body === null || typeof body === 'string') return body === null ? undefined : body;
-    if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return { base64: Buffer.from(body).toString('base64') };
-    return String(body);
+  // Bytes (Body, Data) cross as { base64 }; strings and plain values as they are.
+  const toWire = (value) => {
+    if (value === null || value === undefined || typeof value !== 'object') return value;
+    if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return { base64: Buffer.from(value).toString('base64') };
+    if (Array.isArray(value)) return value.map(toWire);
+    const out = {};
+    for (const key of Object.keys(value)) out[key] = toWire(value[key]);
+    return out;
   };
   const revive = (value) => {
     if (Array.isArray(value)) return value.map(revive);
@@ -31,33 +38,40 @@
     send(callback) { both(this.promise(), callback); }
   }
 
-  class S3 {
-    constructor(options) {
-      const given = options || {};
-      this.config = { ...given, region: given.region || 'us-east-1' };
-      this._options = stringify({
-        accessKeyId: given.accessKeyId, secretAccessKey: given.secretAccessKey, sessionToken: given.sessionToken, region: given.region,
-        endpoint: given.endpoint === undefined ? undefined : String(given.endpoint), s3ForcePathStyle: given.s3ForcePathStyle, signatureVersion: given.signatureVersion,
-      });
-      this._handle = undefined;
+  /** A v2 service class (new AWS.S3(options)): its client is made on the host at the first request. */
+  const service = (name) => {
+    class Service {
+      constructor(options) {
+        const given = options || {};
+        this.config = { ...given, region: given.region || 'us-east-1' };
+        this._options = stringify({
+          service: name, accessKeyId: given.accessKeyId, secretAccessKey: given.secretAccessKey, sessionToken: given.sessionToken, region: given.region,
+          endpoint: given.endpoint === undefined ? undefined : String(given.endpoint), s3ForcePathStyle: given.s3ForcePathStyle,
+        });
+        this._handle = undefined;
+      }
+      _client() {
+        this._handle = this._handle || request('aws.create', this._options).then(Number);
+        return this._handle;
+      }
     }
-    _client() {
-      this._handle = this._handle || request('s3.create', this._options).then(Number);
-      return this._handle;
+    Object.defineProperty(Service, 'name', { value: name });
+    for (const method of METHODS[name]) {
+      Service.prototype[method] = function (params, options, callback) {
+        if (typeof options === 'function') callback = options; // upload(params, options, cb)
+        const wire = toWire(params || {});
+        const req = new AwsRequest(() => this._client().then((handle) => request('aws.call', stringify([handle, method, wire]))).then((json) => revive(parse(json))));
+        if (typeof callback === 'function') req.send(callback);
+        return req;
+      };
     }
-  }
-  for (const method of METHODS) {
-    S3.prototype[method] = function (params, options, callback) {
-      if (typeof options === 'function') callback = options; // upload(params, options, cb)
-      const given = params || {};
-      const wire = { ...given, Body: wireBody(given.Body) };
-      const req = new AwsRequest(() => this._client().then((handle) => request('s3.call', stringify([handle, method, wire]))).then((json) => revive(parse(json))));
-      if (typeof callback === 'function') req.send(callback);
-      return req;
-    };
-  }
+    return Service;
+  };
+  const S3 = service('S3');
+  const Kinesis = service('Kinesis');
 
-  const AWS = { S3, config: { update() {} } };
+  const AWS = { S3, Kinesis, config: { update() {} } };
   provide('aws-sdk', () => ({ ...AWS, default: AWS }));
   provide('aws-sdk/clients/s3', () => S3);
+  provide('aws-sdk/clients/kinesis', () => Kinesis);
 })();

@@ -1,49 +1,78 @@
 import { CreateBucketCommand, GetObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient, PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { defaultFetch } from './fetch';
 import { HandleTable, guardedAddress, parsePayload } from './bridge';
 import type { MetaCapability } from './types';
 import { AWS_SDK_JS } from '../vm-sources';
 
-/** S3 clients one instance may hold at once. */
+/** aws-sdk clients (S3, Kinesis) one instance may hold at once. */
 export const MAX_AWS_CLIENTS_PER_INSTANCE = 10;
 /** One request's time limit (connect and response). */
 const REQUEST_TIMEOUT_MS = 30_000;
 /** The largest object body an app may put or get through the bridge. */
 export const MAX_AWS_BODY_BYTES = 64 * 1024 * 1024;
 
-/** aws-sdk v2's S3 options, as apps give them. */
-interface AppS3Options {
+/** aws-sdk v2's client options, as apps give them. */
+interface AppClientOptions {
+  service: string;
   accessKeyId?: string;
   secretAccessKey?: string;
   sessionToken?: string;
   region?: string;
   endpoint?: string;
   s3ForcePathStyle?: boolean;
-  signatureVersion?: string;
 }
 
-/** A body from the VM: text as it is, bytes as base64 (`{ base64 }`). */
-type WireBody = string | { base64: string } | undefined;
+interface AwsClient {
+  send(command: unknown): Promise<unknown>;
+  destroy(): void;
+}
+type CommandClass = new (input: unknown) => unknown;
 
-function bodyOf(body: WireBody): string | Buffer | undefined {
-  const bytes = typeof body === 'object' && body !== null ? Buffer.from(body.base64, 'base64') : body;
-  if (bytes !== undefined && Buffer.byteLength(bytes) > MAX_AWS_BODY_BYTES) throw new RangeError(`S3: a body is at most ${MAX_AWS_BODY_BYTES} bytes`);
-  return bytes;
+/** The bridged services: their v3 client and, by aws-sdk v2's method name, the command it sends (v2's upload is one PutObject). */
+const SERVICES: Record<string, { Client: new (config: Record<string, unknown>) => AwsClient; commands: Record<string, CommandClass> }> = {
+  S3: {
+    Client: S3Client as never,
+    commands: { putObject: PutObjectCommand, upload: PutObjectCommand, getObject: GetObjectCommand, listObjects: ListObjectsCommand, listObjectsV2: ListObjectsV2Command, createBucket: CreateBucketCommand } as never,
+  },
+  Kinesis: {
+    Client: KinesisClient as never,
+    commands: { describeStream: DescribeStreamCommand, getShardIterator: GetShardIteratorCommand, getRecords: GetRecordsCommand, putRecord: PutRecordCommand, putRecords: PutRecordsCommand } as never,
+  },
+};
+
+/** Bytes from the VM arrive as `{ base64 }` (Body, Data); the SDK gets Buffers, within the body cap. */
+function fromWire(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fromWire);
+  if (!value || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  if (typeof record.base64 === 'string' && Object.keys(record).length === 1) {
+    const bytes = Buffer.from(record.base64, 'base64');
+    if (bytes.byteLength > MAX_AWS_BODY_BYTES) throw new RangeError(`aws-sdk: a body is at most ${MAX_AWS_BODY_BYTES} bytes`);
+    return bytes;
+  }
+  return Object.fromEntries(Object.entries(record).map(([key, item]) => [key, fromWire(item)]));
 }
 
-/** Commands the VM may send, by aws-sdk v2's method name; upload is PutObject (one request). */
-const S3_COMMANDS = {
-  putObject: PutObjectCommand,
-  upload: PutObjectCommand,
-  getObject: GetObjectCommand,
-  listObjects: ListObjectsCommand,
-  listObjectsV2: ListObjectsV2Command,
-  createBucket: CreateBucketCommand,
-} as const;
+/** The SDK's output for the VM: bytes and streamed bodies as `{ base64 }`, Dates as ISO text (the shim revives both). */
+async function toWire(value: unknown): Promise<unknown> {
+  if (value instanceof Uint8Array) return { base64: Buffer.from(value).toString('base64') };
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return Promise.all(value.map(toWire));
+  if (!value || typeof value !== 'object') return value;
+  const stream = value as { transformToByteArray?: () => Promise<Uint8Array> };
+  if (typeof stream.transformToByteArray === 'function') {
+    const bytes = await stream.transformToByteArray();
+    if (bytes.byteLength > MAX_AWS_BODY_BYTES) throw new RangeError(`aws-sdk: an object body is at most ${MAX_AWS_BODY_BYTES} bytes`);
+    return { base64: Buffer.from(bytes).toString('base64') };
+  }
+  const entries = await Promise.all(Object.entries(value).filter(([key]) => key !== '$metadata').map(async ([key, item]) => [key, await toWire(item)] as const));
+  return Object.fromEntries(entries);
+}
 
 /**
- * `require('aws-sdk')`'s S3 (v2's API, served by the maintained v3 client on the host): the app
+ * `require('aws-sdk')`'s S3 and Kinesis (v2's API, served by the maintained v3 clients on the host): the app
  * holds a handle; its requests go through the instance's guarded agent (fetch's address rules,
  * CAs and proxy settings), its credentials stay on the host side.
  */
@@ -51,45 +80,40 @@ export const awsSdkBridge: MetaCapability = {
   name: 'aws-sdk',
   handlers: (context, onDispose) => {
     const guard = context.fetch ?? defaultFetch();
-    const clients = new HandleTable<S3Client>('S3', MAX_AWS_CLIENTS_PER_INSTANCE, (client) => client.destroy(), onDispose);
+    const clients = new HandleTable<{ service: string; client: AwsClient }>('aws-sdk', MAX_AWS_CLIENTS_PER_INSTANCE, ({ client }) => client.destroy(), onDispose);
     return {
-      's3.create': async (json) => {
-        const options = parsePayload<AppS3Options>('S3', json);
-        if (options.endpoint) await guardedAddress('S3', new URL(options.endpoint).hostname, guard);
-        const agent = guard.nodeAgent('S3');
-        const client = new S3Client({
+      'aws.create': async (json) => {
+        const options = parsePayload<AppClientOptions>('aws-sdk', json);
+        const service = Object.hasOwn(SERVICES, options.service) ? SERVICES[options.service]! : undefined;
+        if (!service) throw new TypeError(`aws-sdk: ${options.service} is not bridged (bridged: ${Object.keys(SERVICES).join(', ')})`);
+        if (options.endpoint) await guardedAddress(options.service, new URL(options.endpoint).hostname, guard);
+        const agent = guard.nodeAgent(options.service);
+        const client = new service.Client({
           region: options.region || 'us-east-1',
           ...(options.endpoint && { endpoint: options.endpoint }),
-          forcePathStyle: options.s3ForcePathStyle === true,
+          ...(options.service === 'S3' && { forcePathStyle: options.s3ForcePathStyle === true }),
           ...(options.accessKeyId && options.secretAccessKey && {
             credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, ...(options.sessionToken && { sessionToken: options.sessionToken }) },
           }),
           requestHandler: new NodeHttpHandler({ httpAgent: agent, httpsAgent: agent, connectionTimeout: REQUEST_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }),
+          // v2 apps retry themselves (RetryError); one attempt keeps a call within its time limit.
           maxAttempts: 1,
         });
-        return String(clients.add(client));
+        return String(clients.add({ service: options.service, client }));
       },
-      's3.call': async (json) => {
-        const [handle, method, params] = parsePayload<[unknown, string, Record<string, unknown> & { Body?: WireBody }]>('S3', json);
-        // (one signature for all: each command's input is checked by the service, not by us)
-        const Command = (Object.hasOwn(S3_COMMANDS, method) ? S3_COMMANDS[method as keyof typeof S3_COMMANDS] : undefined) as unknown as (new (input: unknown) => Parameters<S3Client['send']>[0]) | undefined;
-        if (!Command) throw new TypeError(`S3: ${method} is not bridged (bridged: ${Object.keys(S3_COMMANDS).join(', ')})`);
-        const client = clients.get(handle);
-        const input = { ...params, ...(params.Body !== undefined && { Body: bodyOf(params.Body) }) };
-        const output = (await client.send(new Command(input))) as unknown as Record<string, unknown> & { Body?: { transformToByteArray(): Promise<Uint8Array> } };
-        const { $metadata: _metadata, Body, ...rest } = output;
-        const answer: Record<string, unknown> = { ...rest };
-        if (Body) {
-          const bytes = await Body.transformToByteArray();
-          if (bytes.byteLength > MAX_AWS_BODY_BYTES) throw new RangeError(`S3: an object body is at most ${MAX_AWS_BODY_BYTES} bytes`);
-          answer.Body = { base64: Buffer.from(bytes).toString('base64') };
-        }
-        // v2's upload answers Location, Key and Bucket besides the ETag.
+      'aws.call': async (json) => {
+        const [handle, method, params] = parsePayload<[unknown, string, Record<string, unknown>]>('aws-sdk', json);
+        const { service, client } = clients.get(handle);
+        const commands = SERVICES[service]!.commands;
+        const Command = Object.hasOwn(commands, method) ? commands[method]! : undefined;
+        if (!Command) throw new TypeError(`aws-sdk: ${service}.${method} is not bridged (bridged: ${Object.keys(commands).join(', ')})`);
+        const answer = (await toWire(await client.send(new Command(fromWire(params))))) as Record<string, unknown>;
+        // v2's upload answers Bucket and Key besides the ETag.
         if (method === 'upload') Object.assign(answer, { Bucket: params.Bucket, Key: params.Key, key: params.Key });
         return JSON.stringify(answer);
       },
-      's3.destroy': async (json) => {
-        clients.remove(parsePayload<unknown>('S3', json))?.destroy();
+      'aws.destroy': async (json) => {
+        clients.remove(parsePayload<unknown>('aws-sdk', json))?.client.destroy();
         return undefined;
       },
     };
