@@ -104,4 +104,40 @@ describe("require('pg') through the host bridge", () => {
       }`, allowLoopback());
     expect(capped).toMatchObject({ status: 'ok', event: { properties: { opened: MAX_PG_CONNECTIONS_PER_INSTANCE, error: expect.stringContaining('open connections') } } });
   });
+
+  it("gives another instance nothing through a handle number: A's open connection is unknown in B, even forged into a Client", async () => {
+    const services = allowLoopback();
+    const owner = await compileApp({ 'plugin.json': JSON.stringify({ name: 'pg-test' }), 'index.js': `const { Client } = require('pg')
+      export async function processEvent(event, { config, global }) {
+        global.client = global.client || new Client(config.url)
+        await global.client.connect()
+        event.properties.handle = global.client._handle
+        return event
+      }` });
+    // (the channel itself is not reachable from app code; a Client with A's number forged in is the closest an app gets)
+    const thief = await compileApp({ 'plugin.json': JSON.stringify({ name: 'pg-thief' }), 'index.js': `const { Client } = require('pg')
+      export async function processEvent(event) {
+        try {
+          const forged = new Client('postgres://nobody@203.0.113.1/none')
+          forged._handle = event.properties.handle
+          forged._connecting = Promise.resolve()
+          await forged.query('SELECT current_user')
+          event.properties.stolen = true
+        } catch (error) { event.properties.error = error.message }
+        return event
+      }` });
+    const a = await createAppVm({ instanceId: 1, name: 'pg-test', code: owner.code, config: { url: DATABASE_URL }, limits: { callTimeoutMs: 10_000 }, onLog: () => {}, services });
+    const b = await createAppVm({ instanceId: 2, name: 'pg-thief', code: thief.code, config: {}, limits: { callTimeoutMs: 10_000 }, onLog: () => {}, services });
+    try {
+      const [opened] = await a.processEventBatch([event()]);
+      const handle = opened?.status === 'ok' ? opened.event.properties.handle : undefined;
+      expect(typeof handle).toBe('number');
+      const [outcome] = await b.processEventBatch([event({ handle })]);
+      expect(outcome).toMatchObject({ status: 'ok', event: { properties: { error: expect.stringContaining('no such client in this app') } } });
+      expect(outcome).not.toMatchObject({ event: { properties: { stolen: true } } });
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
 });
