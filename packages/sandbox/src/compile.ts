@@ -19,7 +19,7 @@ export interface CompiledApp {
 export const PROVIDED_MODULES = [
   '@posthog/plugin-scaffold', '@posthog/plugin-contrib', 'node-fetch',
   'crypto', 'node:crypto', 'url', 'node:url', 'zlib', 'node:zlib', 'buffer', 'node:buffer', 'pg',
-  'aws-sdk', 'aws-sdk/clients/s3', 'aws-sdk/clients/kinesis',
+  'aws-sdk', 'aws-sdk/clients/s3', 'aws-sdk/clients/kinesis', 'jsonwebtoken',
 ];
 /** Network SDKs PostHog's plugin server allowed: they need sockets, so they cannot run in QuickJS. */
 export const NETWORK_SDKS = ['snowflake-sdk', '@google-cloud/bigquery', 'generic-pool'];

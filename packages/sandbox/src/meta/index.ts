@@ -16,6 +16,7 @@ import { intlGlobals } from './intl';
 import { builtinModules } from './modules';
 import { urlGlobals } from './url';
 import { zlibModule } from './zlib';
+import { jsonwebtokenModule } from './jsonwebtoken';
 import { lazyGlobals } from './lazy';
 import type { MetaCapability } from './types';
 
@@ -28,4 +29,4 @@ export type { AppAttachmentFile } from './types';
 /** Every capability a VM gets, in install order. Adding one = one file + one line here. */
 export const META_CAPABILITIES: MetaCapability[] = [configMeta, globalMeta, attachmentsMeta, consoleMeta, jobsMeta, cacheMeta, storageMeta, fetchMeta, posthogMeta, geoipMeta, pgBridge, awsSdkBridge,
   // App globals and built-in modules (issue 6), each group evaluated on first use (meta/lazy.ts).
-  lazyGlobals([encodingGlobals, urlGlobals, bufferGlobals, cryptoGlobals, zlibModule, intlGlobals, builtinModules])];
+  lazyGlobals([encodingGlobals, urlGlobals, bufferGlobals, cryptoGlobals, zlibModule, jsonwebtokenModule, intlGlobals, builtinModules])];
