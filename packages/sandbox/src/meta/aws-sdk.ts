@@ -1,6 +1,3 @@
-import { CreateBucketCommand, GetObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient, PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { defaultFetch } from './fetch';
 import { HandleTable, guardedAddress, parsePayload } from './bridge';
 import type { MetaCapability } from './types';
@@ -30,15 +27,27 @@ interface AwsClient {
 }
 type CommandClass = new (input: unknown) => unknown;
 
-/** The bridged services: their v3 client and, by aws-sdk v2's method name, the command it sends (v2's upload is one PutObject). */
-const SERVICES: Record<string, { Client: new (config: Record<string, unknown>) => AwsClient; commands: Record<string, CommandClass> }> = {
-  S3: {
-    Client: S3Client as never,
-    commands: { putObject: PutObjectCommand, upload: PutObjectCommand, getObject: GetObjectCommand, listObjects: ListObjectsCommand, listObjectsV2: ListObjectsV2Command, createBucket: CreateBucketCommand } as never,
+type Service = { Client: new (config: Record<string, unknown>) => AwsClient; commands: Record<string, CommandClass> };
+
+/**
+ * The bridged services: their v3 client and, by aws-sdk v2's method name, the command it sends
+ * (v2's upload is one PutObject). Loaded on an app's first client: the SDKs cost every process
+ * ~250 ms and their memory at start otherwise, and most never use them.
+ */
+const SERVICES: Record<string, () => Promise<Service>> = {
+  S3: async () => {
+    const m = await import('@aws-sdk/client-s3');
+    return {
+      Client: m.S3Client as never,
+      commands: { putObject: m.PutObjectCommand, upload: m.PutObjectCommand, getObject: m.GetObjectCommand, listObjects: m.ListObjectsCommand, listObjectsV2: m.ListObjectsV2Command, createBucket: m.CreateBucketCommand } as never,
+    };
   },
-  Kinesis: {
-    Client: KinesisClient as never,
-    commands: { describeStream: DescribeStreamCommand, getShardIterator: GetShardIteratorCommand, getRecords: GetRecordsCommand, putRecord: PutRecordCommand, putRecords: PutRecordsCommand } as never,
+  Kinesis: async () => {
+    const m = await import('@aws-sdk/client-kinesis');
+    return {
+      Client: m.KinesisClient as never,
+      commands: { describeStream: m.DescribeStreamCommand, getShardIterator: m.GetShardIteratorCommand, getRecords: m.GetRecordsCommand, putRecord: m.PutRecordCommand, putRecords: m.PutRecordsCommand } as never,
+    };
   },
 };
 
@@ -80,14 +89,15 @@ export const awsSdkBridge: MetaCapability = {
   name: 'aws-sdk',
   handlers: (context, onDispose) => {
     const guard = context.fetch ?? defaultFetch();
-    const clients = new HandleTable<{ service: string; client: AwsClient }>('aws-sdk', MAX_AWS_CLIENTS_PER_INSTANCE, ({ client }) => client.destroy(), onDispose);
+    const clients = new HandleTable<{ service: Service; client: AwsClient }>('aws-sdk', MAX_AWS_CLIENTS_PER_INSTANCE, ({ client }) => client.destroy(), onDispose);
     return {
       'aws.create': async (json) => {
         const options = parsePayload<AppClientOptions>('aws-sdk', json);
-        const service = Object.hasOwn(SERVICES, options.service) ? SERVICES[options.service]! : undefined;
-        if (!service) throw new TypeError(`aws-sdk: ${options.service} is not bridged (bridged: ${Object.keys(SERVICES).join(', ')})`);
+        const load = Object.hasOwn(SERVICES, options.service) ? SERVICES[options.service]! : undefined;
+        if (!load) throw new TypeError(`aws-sdk: ${options.service} is not bridged (bridged: ${Object.keys(SERVICES).join(', ')})`);
         if (options.endpoint) await guardedAddress(options.service, new URL(options.endpoint).hostname, guard);
         const agent = guard.nodeAgent(options.service);
+        const [service, { NodeHttpHandler }] = await Promise.all([load(), import('@smithy/node-http-handler')]);
         const client = new service.Client({
           region: options.region || 'us-east-1',
           ...(options.endpoint && { endpoint: options.endpoint }),
@@ -99,14 +109,14 @@ export const awsSdkBridge: MetaCapability = {
           // v2 apps retry themselves (RetryError); one attempt keeps a call within its time limit.
           maxAttempts: 1,
         });
-        return String(clients.add({ service: options.service, client }));
+        return String(clients.add({ service, client }));
       },
       'aws.call': async (json) => {
         const [handle, method, params] = parsePayload<[unknown, string, Record<string, unknown>]>('aws-sdk', json);
         const { service, client } = clients.get(handle);
-        const commands = SERVICES[service]!.commands;
+        const commands = service.commands;
         const Command = Object.hasOwn(commands, method) ? commands[method]! : undefined;
-        if (!Command) throw new TypeError(`aws-sdk: ${service}.${method} is not bridged (bridged: ${Object.keys(commands).join(', ')})`);
+        if (!Command) throw new TypeError(`aws-sdk: ${method} is not bridged (bridged: ${Object.keys(commands).join(', ')})`);
         const answer = (await toWire(await client.send(new Command(fromWire(params))))) as Record<string, unknown>;
         // v2's upload answers Bucket and Key besides the ETag.
         if (method === 'upload') Object.assign(answer, { Bucket: params.Bucket, Key: params.Key, key: params.Key });
