@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliError } from '../packages/cli/src/admin-client';
 import { appsCommand } from '../packages/cli/src/commands/apps';
 import { devCommand } from '../packages/cli/src/commands/dev';
-import { admin, post } from './helpers/api';
+import { admin, appLogs, post } from './helpers/api';
 import { ADMIN_TOKEN, PROJECT_TOKEN, REPO_ROOT, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 /** Every admin route, as the OpenAPI document must list it. */
@@ -114,6 +114,21 @@ describe('the admin API: OpenAPI, schemas, app archives and attachments (sluice 
     expect(level.body.message).toBe('"level" must be one of debug, log, info, warn, error');
     // The token is still needed everywhere else, schema or not.
     expect((await fetch(`${sluice.url}/api/projects`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+  });
+
+  it("installs an app whose optional require (inside try) names a missing module, warning in the app's logs; refuses it at top level", async () => {
+    const source = {
+      'plugin.json': JSON.stringify({ name: 'optional-require' }),
+      'index.js': "let Redis = null\ntry { Redis = require('ioredis') } catch {}\nexport function processEvent(e) { e.properties.hasRedis = Redis !== null; return e }",
+    };
+    const installed = await admin(sluice.url, 'POST', '/api/projects/default/apps', { source });
+    expect(installed.status, JSON.stringify(installed.body)).toBe(201);
+    const logs = await appLogs(sluice.url, installed.body.id);
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringContaining('installed without "ioredis": not available in the sandbox') }));
+    const refused = await admin(sluice.url, 'POST', '/api/projects/default/apps', { source: { ...source, 'index.js': "import Redis from 'ioredis'\nexport function processEvent(e) { return e }" } });
+    expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_app', details: { file: 'index.js' } } });
+    expect(refused.body.message).toMatch(/^index\.js:1:\d+: import of "ioredis" is not available in the sandbox$/);
+    expect((await admin(sluice.url, 'DELETE', `/api/projects/default/apps/${installed.body.id}`)).status).toBeLessThan(300);
   });
 
   it('installs an app from a .zip and a .tgz of its folder (CLI and API) and refuses traversal', async () => {

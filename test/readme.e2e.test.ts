@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { appSource } from './helpers/api';
 import { REDIS_URL, REPO_ROOT, deleteRedisPrefix, freePort, freshDataDir, testPrefix, waitFor } from './helpers/services';
 
 const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
@@ -42,7 +43,8 @@ describe('the README', () => {
     const port = await freePort();
     const dataDir = await freshDataDir();
     const prefix = testPrefix();
-    const env = { ...process.env, SLUICE_PORT: String(port), SLUICE_METRICS_PORT: String(await freePort()), SLUICE_DATA_DIR: dataDir, SLUICE_REDIS_PREFIX: prefix, REDIS_URL };
+    const { SLUICE_GEOIP_DB: _unset, ...inherited } = process.env;
+    const env = { ...inherited, SLUICE_PORT: String(port), SLUICE_METRICS_PORT: String(await freePort()), SLUICE_DATA_DIR: dataDir, SLUICE_REDIS_PREFIX: prefix, REDIS_URL };
     // Its own process group: npm, bash and sluice are stopped together.
     const npm = spawn('npm', ['start'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
@@ -77,6 +79,21 @@ describe('the README', () => {
     });
     // hello-world ran on it (the app the README installs).
     expect(JSON.stringify(stored.properties)).toMatch(/Ada/);
+
+    // GeoIP with no setting: PostHog's GeoIP enricher on this very install locates 8.8.8.8 from
+    // the database npm installed (SLUICE_GEOIP_DB is not in this environment).
+    const api = (method: string, path: string, body?: unknown) => fetch(`http://127.0.0.1:${port}${path}`, {
+      method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    expect((await api('POST', '/api/projects/default/apps', { source: appSource('test/compat/geoip') })).status).toBe(201);
+    const { token: projectToken } = (await (await api('GET', '/api/projects/default')).json()) as { token: string };
+    const located = await api('POST', '/capture', { api_key: projectToken, event: 'located', distinct_id: 'u2', properties: { $ip: '8.8.8.8' } });
+    expect(located.status).toBe(200);
+    const enriched = await waitFor('the located event to be stored', async () => {
+      const body = (await (await api('GET', '/api/projects/default/events?limit=5&event=located')).json()) as { results: Array<{ event: string; properties: Record<string, unknown> }> };
+      return body.results.find((event) => event.event === 'located');
+    });
+    expect(enriched.properties).toMatchObject({ $geoip_country_code: 'US', $geoip_latitude: expect.any(Number), $geoip_longitude: expect.any(Number) });
 
     // As Ctrl-C in a terminal: the signal reaches npm and sluice; sluice shuts down cleanly.
     process.kill(-npm.pid!, 'SIGINT');

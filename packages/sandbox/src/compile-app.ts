@@ -9,7 +9,7 @@ import { AppSourceError } from './errors';
  */
 export async function compileApp(source: AppSource): Promise<CompiledApp> {
   const pluginJson = parsePluginJson(source['plugin.json']);
-  const code = await bundleApp(source, pluginJson);
+  const { code, optionalModules } = await bundleApp(source, pluginJson);
   let capabilities;
   try {
     const vm = await createAppVm({ instanceId: 0, name: pluginJson.name, code, config: {}, onLog: () => {} });
@@ -21,5 +21,5 @@ export async function compileApp(source: AppSource): Promise<CompiledApp> {
   if (capabilities.length === 0) {
     throw new AppSourceError(`${pluginJson.main ?? 'index.js'}: exports none of processEvent, onEvent, exportEvents, jobs, runEvery*`, pluginJson.main ?? 'index.js');
   }
-  return { pluginJson, code, capabilities, versionHash: versionHash(source) };
+  return { pluginJson, code, capabilities, versionHash: versionHash(source), optionalModules };
 }

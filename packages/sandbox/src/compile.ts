@@ -10,6 +10,11 @@ export interface CompiledApp {
   code: string;
   capabilities: AppCapability[];
   versionHash: string;
+  /**
+   * Modules the app requires inside a `try` that the sandbox does not have: installed anyway (as
+   * PostHog did), their `require` throws when it runs. Install warns of them in the app's logs.
+   */
+  optionalModules: string[];
 }
 
 /**
@@ -48,7 +53,7 @@ function entryFile(source: AppSource, pluginJson: PluginJson): string {
 }
 
 /** Resolves imports from the in-memory files only: the app cannot reach the host's file system. */
-function appFilesPlugin(source: AppSource): Plugin {
+function appFilesPlugin(source: AppSource, unresolved: Set<string>): Plugin {
   return {
     name: 'sluice-app-files',
     setup(pluginBuild) {
@@ -56,8 +61,11 @@ function appFilesPlugin(source: AppSource): Plugin {
         if (args.kind === 'entry-point') return { path: args.path, namespace: NAMESPACE };
         if (PROVIDED_MODULES.includes(args.path)) return { path: args.path, external: true };
         if (!args.path.startsWith('.') && !args.path.startsWith('/')) {
-          // Returned, not thrown: esbuild then points at the import statement in the app's file.
-          return { errors: [{ text: refusal(args.path) }] };
+          // Left unresolved: the app's files have no resolveDir, so esbuild finds nothing on disk and
+          // fails the import, except a require() inside a try, which it keeps as a runtime require
+          // (the VM's require then throws, for the app's catch). bundle() names the refused module.
+          unresolved.add(args.path);
+          return undefined;
         }
         const base = posix.normalize(posix.join(posix.dirname(args.importer), args.path));
         const found = RESOLVE_SUFFIXES.map((suffix) => base + suffix).find((file) => source[file] !== undefined);
@@ -77,7 +85,9 @@ function toSourceError(message: Message | undefined, fallbackFile: string): AppS
   // esbuild names files of a plugin namespace "<namespace>:<path>"; the author knows the path.
   const file = message?.location?.file.replace(`${NAMESPACE}:`, '') ?? fallbackFile;
   const line = message?.location ? `:${message.location.line}:${message.location.column}` : '';
-  return new AppSourceError(`${file}${line}: ${message?.text ?? 'cannot be compiled'}`, file);
+  const unresolved = message?.text.match(/^Could not resolve "(.+)"$/)?.[1];
+  const text = unresolved !== undefined ? refusal(unresolved) : message?.text ?? 'cannot be compiled';
+  return new AppSourceError(`${file}${line}: ${text}`, file);
 }
 
 /** sha256 over the files in name order: the app's version. */
@@ -91,14 +101,14 @@ export function versionHash(source: AppSource): string {
  * Turns an app's files into one CommonJS bundle the VM evaluates: TypeScript compiled, relative
  * imports bundled, provided modules left to the VM's `require`, anything else refused by name.
  */
-export async function bundleApp(source: AppSource, pluginJson: PluginJson): Promise<string> {
+export async function bundleApp(source: AppSource, pluginJson: PluginJson): Promise<{ code: string; optionalModules: string[] }> {
   const entry = entryFile(source, pluginJson);
   const bundled = await bundle(source, entry);
   // esbuild gives no format to an entry with neither import/export nor require/module/exports: a
   // script whose functions are plain top-level declarations, as older catalogue apps are written.
   // PostHog's VM took those from the script's globals; here they become the module's exports.
-  if (bundled.entryFormat !== undefined) return bundled.code;
-  return (await bundle({ ...source, [entry]: source[entry] + scriptExportsFooter() }, entry)).code;
+  if (bundled.entryFormat !== undefined) return bundled;
+  return bundle({ ...source, [entry]: source[entry] + scriptExportsFooter() }, entry);
 }
 
 /** For a script entry: each app function it declares at top level, exported under its name. */
@@ -107,7 +117,8 @@ function scriptExportsFooter(): string {
   return `\n;\n${lines.join('\n')}\n`;
 }
 
-async function bundle(source: AppSource, entry: string): Promise<{ code: string; entryFormat: string | undefined }> {
+async function bundle(source: AppSource, entry: string): Promise<{ code: string; entryFormat: string | undefined; optionalModules: string[] }> {
+  const unresolved = new Set<string>();
   try {
     const result = await build({
       entryPoints: [entry],
@@ -117,11 +128,12 @@ async function bundle(source: AppSource, entry: string): Promise<{ code: string;
       platform: 'neutral',
       target: 'es2020',
       mainFields: ['module', 'main'],
-      plugins: [appFilesPlugin(source)],
+      plugins: [appFilesPlugin(source, unresolved)],
       logLevel: 'silent',
       metafile: true,
     });
-    return { code: result.outputFiles[0]!.text, entryFormat: result.metafile.inputs[`${NAMESPACE}:${entry}`]?.format };
+    // The build succeeded, so every module left unresolved was a require() inside a try.
+    return { code: result.outputFiles[0]!.text, entryFormat: result.metafile.inputs[`${NAMESPACE}:${entry}`]?.format, optionalModules: [...unresolved].sort() };
   } catch (error) {
     const failure = error as { errors?: Message[] };
     throw toSourceError(failure.errors?.[0], entry);

@@ -195,3 +195,46 @@ describe('install-time refusals', () => {
     expect(app.capabilities).toEqual(['processEvent']);
   });
 });
+
+describe('optional requires (a require inside try of a module the sandbox lacks)', () => {
+  const files = {
+    'plugin.json': JSON.stringify({ name: 'optional' }),
+    'index.js': `let redis = null, error = null
+      try { redis = require('ioredis') } catch (e) { error = e.message }
+      export function processEvent(e) {
+        e.properties.error = error
+        try { new redis() } catch (thrown) { e.properties.atCall = thrown.constructor.name }
+        return e
+      }`,
+  };
+
+  it('installs, names the module, and its require throws when it runs, for the app to catch', async () => {
+    const app = await compileApp(files);
+    expect(app.optionalModules).toEqual(['ioredis']);
+    const vm = await createAppVm({ instanceId: 1, name: 'optional', code: app.code, config: {}, onLog: () => {} });
+    try {
+      const [outcome] = await vm.processEventBatch([event()]);
+      expect(outcome).toMatchObject({ status: 'ok', event: { properties: { error: 'module "ioredis" is not available in the sandbox', atCall: 'TypeError' } } });
+    } finally {
+      vm.dispose();
+    }
+  });
+
+  it('still refuses the same module at top level, required or imported, naming it and its line', async () => {
+    await expect(compileApp({ ...files, 'index.js': "const redis = require('ioredis')\nexport function processEvent(e) { return e }" }))
+      .rejects.toThrow(/^index\.js:1:\d+: import of "ioredis" is not available in the sandbox$/);
+    await expect(compileApp({ ...files, 'index.js': "export function processEvent(e) { return e }\nimport Redis from 'ioredis'" }))
+      .rejects.toThrow(/^index\.js:2:\d+: import of "ioredis" is not available in the sandbox$/);
+  });
+
+  it('never bundles a host file: a module on the host disk stays out of the app (node_modules, package.json)', async () => {
+    const app = await compileApp({ ...files, 'index.js': "let v; try { v = require('vitest/package.json') } catch {}\nexport function processEvent(e) { e.properties.v = v === undefined; return e }" });
+    expect(app.optionalModules).toEqual(['vitest/package.json']);
+    expect(app.code).not.toContain('"version"');
+  });
+
+  it('provided modules are not optional ones', async () => {
+    const app = await compileApp({ ...files, 'index.js': "let pg; try { pg = require('pg') } catch {}\nexport function processEvent(e) { return e }" });
+    expect(app.optionalModules).toEqual([]);
+  });
+});

@@ -42,10 +42,13 @@ export async function readArchiveInstall(body: Buffer, query: Record<string, unk
   return { source: await readAppArchive(body), config, order, enabled };
 }
 
-/** Compiles an app and stores it (once per version: the same files give the same record). */
+/**
+ * Compiles an app and stores it (once per version: the same files give the same record). Also
+ * answers the modules it requires inside a try that the sandbox lacks (see `warnOptionalModules`).
+ */
 export async function saveAppVersion(store: Store, source: AppSource) {
   const compiled = await compileApp(source);
-  return store.saveApp({
+  const app = await store.saveApp({
     name: compiled.pluginJson.name,
     versionHash: compiled.versionHash,
     pluginJson: compiled.pluginJson,
@@ -53,6 +56,23 @@ export async function saveAppVersion(store: Store, source: AppSource) {
     code: compiled.code,
     capabilities: compiled.capabilities,
   });
+  return { app, optionalModules: compiled.optionalModules };
+}
+
+/**
+ * PostHog installed an app whose `try { require('x') } catch {}` names a module it lacked, and the
+ * require threw when it ran; so does Sluice, and says so in the instance's logs at install.
+ */
+async function warnOptionalModules(store: Store, instance: AppInstance, optionalModules: string[]): Promise<void> {
+  if (optionalModules.length === 0) return;
+  const names = optionalModules.map((name) => `"${name}"`).join(', ');
+  await store.appendLogs([{
+    instanceId: instance.id,
+    projectId: instance.projectId,
+    timestamp: new Date().toISOString(),
+    level: 'warn',
+    message: `installed without ${names}: not available in the sandbox; the app's require() of ${optionalModules.length === 1 ? 'it' : 'them'} inside try will throw when it runs`,
+  }]);
 }
 
 /** The 400 for enabling an instance whose required attachment fields have no file yet. */
@@ -72,12 +92,13 @@ export function attachmentsMissing(missing: string[]): ApiError {
  */
 export async function installApp(store: Store, projectId: string, request: InstallRequest): Promise<AppInstance & { missingAttachments?: string[] }> {
   try {
-    const app = await saveAppVersion(store, request.source);
+    const { app, optionalModules } = await saveAppVersion(store, request.source);
     const config = applyConfigDefaults(app.pluginJson, request.config);
     const missing = missingAttachments(app.pluginJson, []);
     if (missing.length > 0 && request.enabled === true) throw attachmentsMissing(missing);
     const enabled = missing.length > 0 ? false : request.enabled;
     const instance = await store.createInstance({ projectId, appId: app.id, config, order: request.order, enabled, settings: request.settings });
+    await warnOptionalModules(store, instance, optionalModules);
     return missing.length > 0 ? { ...instance, missingAttachments: missing } : instance;
   } catch (error) {
     throw asInvalidApp(error);
@@ -91,9 +112,11 @@ export async function installApp(store: Store, projectId: string, request: Insta
  */
 export async function upgradeInstance(store: Store, instance: AppInstance, source: AppSource, config?: Record<string, string>): Promise<AppInstance | null> {
   try {
-    const app = await saveAppVersion(store, source);
+    const { app, optionalModules } = await saveAppVersion(store, source);
     const nextConfig = applyConfigDefaults(app.pluginJson, config ?? instance.config);
-    return await store.updateInstance(instance.projectId, instance.id, { appId: app.id, config: nextConfig });
+    const upgraded = await store.updateInstance(instance.projectId, instance.id, { appId: app.id, config: nextConfig });
+    if (upgraded) await warnOptionalModules(store, upgraded, optionalModules);
+    return upgraded;
   } catch (error) {
     throw asInvalidApp(error);
   }
