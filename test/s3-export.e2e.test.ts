@@ -3,6 +3,7 @@
  * with a callback, gzip'd JSON lines) through the whole pipeline into s3rver, an S3-protocol
  * server from npm on loopback, read back with the real AWS SDK.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,5 +96,47 @@ describe('the S3 export app into an S3-protocol server', () => {
     } finally {
       vm.dispose();
     }
+  });
+
+  it('caps the clients an instance holds, gives another instance nothing by handle, and leaves no socket open after dispose', async () => {
+    // Connections to the server as the kernel sees them (idle keep-alive sockets are unref'd, so
+    // Node's own resource list would not show them).
+    const port = new URL(endpoint).port;
+    const openSockets = () => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    const before = openSockets();
+    const services = { fetch: new GuardedFetch({ allowPrivate: ['127.0.0.1'], timeoutMs: 5000, maxResponseBytes: 1_000_000, maxRedirects: 0 }) };
+    const looping = await compileApp({ 'plugin.json': JSON.stringify({ name: 's3-loop' }), 'index.js': `const { S3 } = require('aws-sdk')
+      export async function processEvent(event, { config }) {
+        let opened = 0
+        try {
+          for (;;) {
+            const s3 = new S3({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', endpoint: config.endpoint, s3ForcePathStyle: true })
+            await s3.putObject({ Bucket: '${BUCKET}', Key: 'loop-' + opened, Body: 'x' }).promise()
+            opened++
+          }
+        } catch (error) { event.properties.error = error.message }
+        event.properties.opened = opened
+        return event
+      }` });
+    const thief = await compileApp({ 'plugin.json': JSON.stringify({ name: 's3-thief' }), 'index.js': `const { S3 } = require('aws-sdk')
+      export async function processEvent(event) {
+        const s3 = new S3({ endpoint: 'http://203.0.113.1' })
+        s3._handle = Promise.resolve(1) // the first client of the looping instance has handle 1 there
+        try { await s3.listObjectsV2({ Bucket: '${BUCKET}' }).promise(); event.properties.stolen = true } catch (error) { event.properties.error = error.message }
+        return event
+      }` });
+    const a = await createAppVm({ instanceId: 1, name: 's3-loop', code: looping.code, config: { endpoint }, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
+    const b = await createAppVm({ instanceId: 2, name: 's3-thief', code: thief.code, config: {}, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
+    try {
+      const [loop] = await a.processEventBatch([sampleEvents(1)[0] as any]);
+      expect(loop).toMatchObject({ status: 'ok', event: { properties: { opened: 10, error: expect.stringContaining('more than 10 open connections') } } });
+      const [stolen] = await b.processEventBatch([sampleEvents(1)[0] as any]);
+      expect(stolen).toMatchObject({ status: 'ok', event: { properties: { error: expect.stringContaining('no such client in this app') } } });
+      expect(openSockets()).toBeGreaterThan(before); // the ten clients keep their connections alive
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+    await expect.poll(openSockets, { timeout: 5000 }).toBe(before);
   });
 });

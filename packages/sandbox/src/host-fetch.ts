@@ -60,7 +60,7 @@ export function parseAllowedRange(text: string): [ipaddr.IPv4 | ipaddr.IPv6, num
 export class GuardedFetch {
   private readonly agent: Agent;
   private readonly proxyDispatchers = new Map<string, ProxyAgent>();
-  private readonly nodeAgents = new Map<string, http.Agent>();
+  private readonly nodeAgents = new Set<http.Agent>();
   /** The DNS lookup every direct connection under this policy uses: it refuses blocked addresses. */
   readonly lookup: LookupFunction;
   private readonly allowed: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
@@ -90,18 +90,20 @@ export class GuardedFetch {
   }
 
   /**
-   * The Node `http.Agent` a bridge's SDK client sends through (`what` names the bridge in its
-   * errors: "S3", "BigQuery"): direct connections use the guarded lookup and the trusted CAs;
-   * HTTP(S)_PROXY / NO_PROXY are honoured per request, as for fetch. One agent per bridge and
-   * policy, kept alive, so clients an app makes again and again share their connections.
+   * A Node `http.Agent` for one bridge client (`what` names the bridge in its errors: "S3",
+   * "BigQuery"): direct connections use the guarded lookup and the trusted CAs; HTTP(S)_PROXY /
+   * NO_PROXY are honoured per request, as for fetch. Its connections are kept alive for that client
+   * alone, so destroying it (the bridge does, with its client) closes exactly that client's sockets
+   * and nothing of another instance's; close() destroys those still open.
    */
   nodeAgent(what: string): http.Agent {
-    let agent = this.nodeAgents.get(what);
-    if (agent) return agent;
     const lookup = this.guardedLookup(what);
     const ca = this.trustedCa;
     const direct = { lookup, keepAlive: true, maxSockets: 16, ...(ca && { ca }) };
-    agent = new GuardedProxyAgent(ca, {
+    const agent = new GuardedProxyAgent(ca, () => this.nodeAgents.delete(agent), {
+      // Node's ClientRequest asks the agent it was given (this one) whether to keep the connection:
+      // without this every request said "Connection: close" and paid a new TCP (and TLS) handshake.
+      keepAlive: true,
       httpAgent: new http.Agent(direct),
       httpsAgent: new https.Agent(direct),
       getProxyForUrl: async (url: string) => {
@@ -110,7 +112,7 @@ export class GuardedFetch {
         return proxy;
       },
     });
-    this.nodeAgents.set(what, agent);
+    this.nodeAgents.add(agent);
     return agent;
   }
 
@@ -119,10 +121,25 @@ export class GuardedFetch {
    * and the proxy resolves the target: the target is checked here as this host resolves it.
    */
   private async checkProxiedTarget(what: string, url: URL): Promise<void> {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const addresses = isIP(host) ? [{ address: host }] : await dnsLookupAll(host, { all: true }).catch(() => []);
-    const blocked = this.blockedAmong(what, host, addresses);
+    await this.checkedAddresses(what, url.hostname, { unresolvable: 'pass' });
+  }
+
+  /**
+   * `host`'s addresses (a name resolved, an IP literal as it is), or the FetchBlockedError of the
+   * first one apps may not reach. A name this host cannot resolve fails the lookup, unless
+   * `unresolvable: 'pass'` (a proxied target: the proxy resolves it), which answers none.
+   */
+  async checkedAddresses(what: string, host: string, options: { unresolvable?: 'fail' | 'pass' } = {}): Promise<string[]> {
+    const bare = host.replace(/^\[|\]$/g, '');
+    const addresses = isIP(bare)
+      ? [{ address: bare }]
+      : await dnsLookupAll(bare, { all: true }).catch((error: unknown) => {
+        if (options.unresolvable === 'pass') return [];
+        throw error;
+      });
+    const blocked = this.blockedAmong(what, bare, addresses);
     if (blocked) throw blocked;
+    return addresses.map(({ address }) => address);
   }
 
   /** fetch's dispatcher for a URL: the proxy HTTP(S)_PROXY names for it (NO_PROXY honoured), else the guarded agent. */
@@ -225,8 +242,7 @@ export class GuardedFetch {
   }
 
   async close(): Promise<void> {
-    for (const agent of this.nodeAgents.values()) agent.destroy();
-    this.nodeAgents.clear();
+    for (const agent of [...this.nodeAgents]) agent.destroy();
     await Promise.all([this.agent.close(), ...[...this.proxyDispatchers.values()].map((dispatcher) => dispatcher.close())]);
   }
 }
@@ -236,13 +252,25 @@ export class GuardedFetch {
  * them, so a proxied HTTPS request trusts the same CAs as a direct one.
  */
 class GuardedProxyAgent extends NodeProxyAgent {
-  constructor(private readonly ca: string[] | undefined, options: ConstructorParameters<typeof NodeProxyAgent>[0]) {
+  constructor(
+    private readonly ca: string[] | undefined,
+    private readonly onDestroy: () => void,
+    options: ConstructorParameters<typeof NodeProxyAgent>[0],
+  ) {
     super(options);
   }
 
   override connect(request: http.ClientRequest, options: Parameters<NodeProxyAgent['connect']>[1]): Promise<http.Agent> {
     if (this.ca && options.secureEndpoint && !(options as { ca?: unknown }).ca) Object.assign(options, { ca: this.ca });
     return super.connect(request, options);
+  }
+
+  /** Closes the direct connections too (ProxyAgent's own destroy closes only its proxies' agents). */
+  override destroy(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+    super.destroy();
+    this.onDestroy();
   }
 }
 

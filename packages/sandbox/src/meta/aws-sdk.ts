@@ -96,8 +96,9 @@ export const awsSdkBridge: MetaCapability = {
         const load = Object.hasOwn(SERVICES, options.service) ? SERVICES[options.service]! : undefined;
         if (!load) throw new TypeError(`aws-sdk: ${options.service} is not bridged (bridged: ${Object.keys(SERVICES).join(', ')})`);
         if (options.endpoint) await guardedAddress(options.service, new URL(options.endpoint).hostname, guard);
-        const agent = guard.nodeAgent(options.service);
         const [service, { NodeHttpHandler }] = await Promise.all([load(), import('@smithy/node-http-handler')]);
+        // The client's own agent: client.destroy() (the handle closed, or the VM disposed) closes its sockets.
+        const agent = guard.nodeAgent(options.service);
         const client = new service.Client({
           region: options.region || 'us-east-1',
           ...(options.endpoint && { endpoint: options.endpoint }),

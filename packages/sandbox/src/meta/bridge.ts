@@ -1,5 +1,3 @@
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { FetchBlockedError, type GuardedFetch } from '../host-fetch';
 
 /**
@@ -72,11 +70,7 @@ export class HandleTable<T> {
  */
 export async function guardedAddress(what: string, host: string, guard: GuardedFetch): Promise<string> {
   if (host.startsWith('/')) throw new FetchBlockedError(`${what}: unix sockets (${host}) are not reachable from apps`);
-  const bare = host.replace(/^\[|\]$/g, '');
-  const addresses = isIP(bare) ? [{ address: bare }] : await lookup(bare, { all: true });
-  const blocked = guard.blockedAmong(what, bare, addresses);
-  if (blocked) throw blocked;
-  return addresses[0]!.address;
+  return (await guard.checkedAddresses(what, host))[0]!;
 }
 
 /** A payload from the VM as JSON, or a TypeError naming the bridge call. */
