@@ -82,6 +82,10 @@ describe('the S3 export app into an S3-protocol server', () => {
         try { await s3.getObject({ Bucket: 'calls', Key: 'nope' }).promise() } catch (error) { missing = error.name }
         let blocked
         try { await new AWS.S3({ endpoint: 'http://169.254.169.254' }).putObject({ Bucket: 'b', Key: 'k', Body: 'x' }).promise() } catch (error) { blocked = error.message }
+        AWS.config.update({ region: 'ap-south-1' })
+        const viaObjects = new AWS.S3({ endpoint: new AWS.Endpoint(config.endpoint), credentials: new AWS.Credentials('S3RVER', 'S3RVER'), s3ForcePathStyle: true })
+        const uploaded = await new Promise((resolve, reject) => viaObjects.upload({ Bucket: 'calls', Key: 'b.txt', Body: Buffer.from('bytes') }).on('httpUploadProgress', () => {}).send((error, data) => error ? reject(error) : resolve(data)))
+        event.properties.objects = { region: viaObjects.config.region, key: uploaded.Key, body: (await viaObjects.getObject({ Bucket: 'calls', Key: 'b.txt' }).promise()).Body.toString() }
         event.properties.out = { region: s3.config.region, isBuffer: Buffer.isBuffer(got.Body), body: got.Body.toString('utf8'),
           keys: listed.Contents.map((object) => object.Key), isDate: listed.Contents[0].LastModified instanceof Date, missing, blocked }
         return event
@@ -92,7 +96,7 @@ describe('the S3 export app into an S3-protocol server', () => {
       const [outcome] = await vm.processEventBatch([sampleEvents(1)[0] as any]);
       expect(outcome).toMatchObject({ status: 'ok', event: { properties: { out: {
         region: 'eu-west-1', isBuffer: true, body: 'hello', keys: ['a.txt'], isDate: true, missing: 'NoSuchKey', blocked: expect.stringContaining('169.254.169.254) is blocked'),
-      } } } });
+      }, objects: { region: 'ap-south-1', key: 'b.txt', body: 'bytes' } } } });
     } finally {
       vm.dispose();
     }

@@ -36,16 +36,38 @@
     constructor(run) { this._run = run; this._sent = undefined; }
     promise() { this._sent = this._sent || this._run(); return this._sent; }
     send(callback) { both(this.promise(), callback); }
+    // upload()'s ManagedUpload takes listeners ('httpUploadProgress'); the one request sends no progress.
+    on() { return this; }
+  }
+
+  /** new AWS.Endpoint(url): what apps pass as `endpoint` for S3-compatible stores. */
+  class Endpoint {
+    constructor(endpoint) {
+      const text = String(endpoint);
+      const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : 'https://' + text);
+      Object.assign(this, { href: url.href, protocol: url.protocol, host: url.host, hostname: url.hostname, port: Number(url.port) || (url.protocol === 'http:' ? 80 : 443) });
+    }
+    toString() { return this.href; }
+  }
+  /** new AWS.Credentials(accessKeyId, secretAccessKey, sessionToken) or ({ … }), as `credentials`. */
+  class Credentials {
+    constructor(accessKeyId, secretAccessKey, sessionToken) {
+      const given = accessKeyId && typeof accessKeyId === 'object' ? accessKeyId : { accessKeyId, secretAccessKey, sessionToken };
+      this.accessKeyId = given.accessKeyId;
+      this.secretAccessKey = given.secretAccessKey;
+      this.sessionToken = given.sessionToken;
+    }
   }
 
   /** A v2 service class (new AWS.S3(options)): its client is made on the host at the first request. */
   const service = (name) => {
     class Service {
       constructor(options) {
-        const given = options || {};
+        const given = { ...globalConfig, ...options };
+        const credentials = given.credentials || given;
         this.config = { ...given, region: given.region || 'us-east-1' };
         this._options = stringify({
-          service: name, accessKeyId: given.accessKeyId, secretAccessKey: given.secretAccessKey, sessionToken: given.sessionToken, region: given.region,
+          service: name, accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken, region: given.region,
           endpoint: given.endpoint === undefined ? undefined : String(given.endpoint), s3ForcePathStyle: given.s3ForcePathStyle,
         });
         this._handle = undefined;
@@ -70,7 +92,10 @@
   const S3 = service('S3');
   const Kinesis = service('Kinesis');
 
-  const AWS = { S3, Kinesis, config: { update() {} } };
+  // AWS.config.update({ region, accessKeyId, … }): defaults for the clients made after it, as in v2.
+  const globalConfig = {};
+  const config = { update(options) { Object.assign(globalConfig, options); } };
+  const AWS = { S3, Kinesis, Endpoint, Credentials, config };
   provide('aws-sdk', () => ({ ...AWS, default: AWS }));
   provide('aws-sdk/clients/s3', () => S3);
   provide('aws-sdk/clients/kinesis', () => Kinesis);
