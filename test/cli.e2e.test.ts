@@ -80,6 +80,17 @@ describe('sluice dev: an app run locally in the sandbox, no Redis, no store', ()
     expect(run.stderr).toBe('sluice: test/fixtures/apps/chain-recorder/plugin.json: config "label" is required but was not given (give it with --config label=…)\n');
   });
 
+  it('warns of an optional require the sandbox lacks, as install does, and runs the app', () => {
+    const app = mkdtempSync(join(tmpdir(), 'sluice-dev-'));
+    dirs.push(app);
+    writeFileSync(join(app, 'plugin.json'), JSON.stringify({ name: 'optional' }));
+    writeFileSync(join(app, 'index.js'), "let Redis = null\ntry { Redis = require('ioredis') } catch {}\nexport function processEvent(e) { e.properties.redis = Redis !== null; return e }");
+    const run = sluice(['dev', app, '--events', eventsFile([{ event: 'e', distinct_id: 'u' }])]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('log warn: installed without "ioredis": not available in the sandbox');
+    expect(run.stdout).toContain('+ properties.redis: false');
+  });
+
   it('scaffolds a new app that runs at once (sluice new app → sluice dev)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-dev-'));
     dirs.push(dir);

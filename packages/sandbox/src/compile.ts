@@ -25,6 +25,8 @@ export const PROVIDED_MODULES = [
   '@posthog/plugin-scaffold', '@posthog/plugin-contrib', 'node-fetch',
   'crypto', 'node:crypto', 'url', 'node:url', 'zlib', 'node:zlib', 'buffer', 'node:buffer', 'pg',
   'aws-sdk', 'aws-sdk/clients/s3', 'aws-sdk/clients/kinesis', 'jsonwebtoken',
+  'stream', 'node:stream', '@google-cloud/storage',
+  '@google-cloud/pubsub',
 ];
 /** Network SDKs PostHog's plugin server allowed: they need sockets, so they cannot run in QuickJS. */
 export const NETWORK_SDKS = ['snowflake-sdk', '@google-cloud/bigquery', 'generic-pool'];
@@ -88,6 +90,13 @@ function toSourceError(message: Message | undefined, fallbackFile: string): AppS
   const unresolved = message?.text.match(/^Could not resolve "(.+)"$/)?.[1];
   const text = unresolved !== undefined ? refusal(unresolved) : message?.text ?? 'cannot be compiled';
   return new AppSourceError(`${file}${line}: ${text}`, file);
+}
+
+/** The warning an install (and `sluice dev`) gives in the app's logs for its optional requires. */
+export function optionalModulesWarning(optionalModules: string[]): string | undefined {
+  if (optionalModules.length === 0) return undefined;
+  const names = optionalModules.map((name) => `"${name}"`).join(', ');
+  return `installed without ${names}: not available in the sandbox; the app's require() of ${optionalModules.length === 1 ? 'it' : 'them'} inside try will throw when it runs`;
 }
 
 /** sha256 over the files in name order: the app's version. */

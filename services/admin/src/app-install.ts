@@ -1,5 +1,5 @@
 import type { AppInstance, AppSource, InstanceSettings } from '@sluice/core';
-import { AppSourceError, applyConfigDefaults, compileApp, missingAttachments } from '@sluice/sandbox';
+import { AppSourceError, applyConfigDefaults, compileApp, missingAttachments, optionalModulesWarning } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
 import { invalidField as invalid, isRecord, readAppSourceField, readConfigValues } from './body';
 import { readAppArchive } from './app-archive';
@@ -64,15 +64,9 @@ export async function saveAppVersion(store: Store, source: AppSource) {
  * require threw when it ran; so does Sluice, and says so in the instance's logs at install.
  */
 async function warnOptionalModules(store: Store, instance: AppInstance, optionalModules: string[]): Promise<void> {
-  if (optionalModules.length === 0) return;
-  const names = optionalModules.map((name) => `"${name}"`).join(', ');
-  await store.appendLogs([{
-    instanceId: instance.id,
-    projectId: instance.projectId,
-    timestamp: new Date().toISOString(),
-    level: 'warn',
-    message: `installed without ${names}: not available in the sandbox; the app's require() of ${optionalModules.length === 1 ? 'it' : 'them'} inside try will throw when it runs`,
-  }]);
+  const message = optionalModulesWarning(optionalModules);
+  if (message === undefined) return;
+  await store.appendLogs([{ instanceId: instance.id, projectId: instance.projectId, timestamp: new Date().toISOString(), level: 'warn', message }]);
 }
 
 /** The 400 for enabling an instance whose required attachment fields have no file yet. */

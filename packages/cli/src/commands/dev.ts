@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { recordingVm } from '@sluice/app-sdk';
 import { eventNormalizer, type PluginEvent, type RawEvent } from '@sluice/core';
-import { AppSourceError, applyConfigDefaults, attachmentFile, compileApp, type AppAttachmentFile } from '@sluice/sandbox';
+import { AppSourceError, applyConfigDefaults, attachmentFile, compileApp, optionalModulesWarning, type AppAttachmentFile } from '@sluice/sandbox';
 import { CliError, adminRequest } from '../admin-client';
 import { parseConfig } from '../args';
 import { eventDiff } from '../event-diff';
@@ -86,6 +86,9 @@ export async function devCommand(args: string[], out: NodeJS.WritableStream = pr
     for (const job of jobs.splice(0)) emit({ type: 'job', ...job }, `  job ${job.name} enqueued for ${new Date(job.runAt).toISOString()} with ${JSON.stringify(job.payload)}`);
   };
   const counts = { changed: 0, unchanged: 0, dropped: 0, errors: 0 };
+  // As install warns in the instance's logs: optional requires the sandbox cannot answer.
+  const optionalWarning = optionalModulesWarning(compiled.optionalModules);
+  if (optionalWarning) logs.push({ timestamp: new Date().toISOString(), level: 'warn', message: optionalWarning });
   try {
     await vm.setup();
     flushLogs();
