@@ -2,17 +2,18 @@
  * aws-sdk v2's Kinesis through the host bridge, against kinesalite (Kinesis's API from npm, on
  * loopback): an export app (test/compat/kinesis-export) through the whole pipeline, read back with
  * the real v3 SDK; and an import-style app reading a stream (describeStream, getShardIterator,
- * getRecords, putRecord) with error names as the service gives them.
+ * getRecords, putRecord) with error names as the service gives them; and PostHog's Kinesis import
+ * (test/compat/kinesis-import) on its schedule, capturing what was put into a stream.
  */
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateStreamCommand, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, DescribeStreamCommand, PutRecordsCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import kinesalite from 'kinesalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardedFetch, compileApp, createAppVm } from '@sluice/sandbox';
-import { install, post, sampleEvents } from './helpers/api';
+import { install, post, sampleEvents, storedEvents } from './helpers/api';
 import { startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 const CREDENTIALS = { accessKeyId: 'AKID', secretAccessKey: 'kinesalite-secret' };
@@ -50,7 +51,8 @@ describe('the Kinesis bridge against kinesalite', () => {
     endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // (the v3 Kinesis client defaults to HTTP/2, which kinesalite does not speak; the bridge uses HTTP/1.1 too)
     reader = new KinesisClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, requestHandler: new NodeHttpHandler() });
-    sluice = await startSluice({ SLUICE_FETCH_ALLOW_PRIVATE: '127.0.0.1' });
+    // runEveryMinute every second, for the import app.
+    sluice = await startSluice({ SLUICE_FETCH_ALLOW_PRIVATE: '127.0.0.1', SLUICE_RUN_EVERY_MINUTE_MS: '1000' });
   }, 60_000);
   afterAll(async () => {
     await sluice?.stop();
@@ -105,5 +107,30 @@ describe('the Kinesis bridge against kinesalite', () => {
     } finally {
       vm.dispose();
     }
+  });
+
+  it('imports what was put into a stream, every record once, on its runEveryMinute schedule (posthog.capture)', async () => {
+    await createStream('to-import');
+    const put = async (from: number, count: number) => reader.send(new PutRecordsCommand({
+      StreamName: 'to-import',
+      Records: Array.from({ length: count }, (_, index) => ({
+        PartitionKey: `p${from + index}`,
+        Data: Buffer.from(JSON.stringify({ event: 'kinesis row', distinct_id: `k${(from + index) % 7}`, properties: { row: from + index } })),
+      })),
+    }));
+    await put(0, 30);
+    await install(sluice.url, 'test/compat/kinesis-import', {
+      kinesisAccessKeyId: CREDENTIALS.accessKeyId, kinesisSecretAccessKey: CREDENTIALS.secretAccessKey, kinesisStreamName: 'to-import', kinesisEndpoint: endpoint,
+    });
+    const imported = async () => (await storedEvents(sluice.url)).filter((event) => event.event === 'kinesis row');
+    await waitFor('the first 30 records imported', async () => (await imported()).length >= 30, 30_000, 250);
+    // Later records arrive on a later run, from the iterator the app kept in storage.
+    await put(30, 20);
+    const rows = await waitFor('all 50 records imported', async () => {
+      const found = await imported();
+      return found.length >= 50 && found;
+    }, 30_000, 250);
+    expect(rows.map((event) => event.properties.row).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, index) => index));
+    expect(rows.find((event) => event.properties.row === 8)).toMatchObject({ distinct_id: 'k1', properties: { $lib: 'posthog-plugin-server', $kinesis_sequence_number: expect.any(String) } });
   });
 });
