@@ -12,10 +12,10 @@
     Kinesis: ['describeStream', 'getShardIterator', 'getRecords', 'putRecord', 'putRecords'],
   };
 
-  // Bytes (Body, Data) cross as { base64 }; strings and plain values as they are.
+  // Bytes (Body, Data) cross as { $base64 }; strings and plain values as they are.
   const toWire = (value) => {
     if (value === null || value === undefined || typeof value !== 'object') return value;
-    if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return { base64: Buffer.from(value).toString('base64') };
+    if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return { $base64: Buffer.from(value).toString('base64') };
     if (Array.isArray(value)) return value.map(toWire);
     const out = {};
     for (const key of Object.keys(value)) out[key] = toWire(value[key]);
@@ -24,7 +24,7 @@
   const revive = (value) => {
     if (Array.isArray(value)) return value.map(revive);
     if (!value || typeof value !== 'object') return value;
-    if (typeof value.base64 === 'string' && Object.keys(value).length === 1) return Buffer.from(value.base64, 'base64');
+    if (typeof value.$base64 === 'string' && Object.keys(value).length === 1) return Buffer.from(value.$base64, 'base64');
     for (const key of Object.keys(value)) {
       value[key] = DATE_FIELDS.includes(key) && typeof value[key] === 'string' ? new Date(value[key]) : revive(value[key]);
     }

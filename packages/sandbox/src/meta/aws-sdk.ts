@@ -51,22 +51,22 @@ const SERVICES: Record<string, () => Promise<Service>> = {
   },
 };
 
-/** Bytes from the VM arrive as `{ base64 }` (Body, Data); the SDK gets Buffers, within the body cap. */
+/** Bytes from the VM arrive as `{ $base64 }` (Body, Data); the SDK gets Buffers, within the body cap. */
 function fromWire(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(fromWire);
   if (!value || typeof value !== 'object') return value;
   const record = value as Record<string, unknown>;
-  if (typeof record.base64 === 'string' && Object.keys(record).length === 1) {
-    const bytes = Buffer.from(record.base64, 'base64');
+  if (typeof record.$base64 === 'string' && Object.keys(record).length === 1) {
+    const bytes = Buffer.from(record.$base64, 'base64');
     if (bytes.byteLength > MAX_AWS_BODY_BYTES) throw new RangeError(`aws-sdk: a body is at most ${MAX_AWS_BODY_BYTES} bytes`);
     return bytes;
   }
   return Object.fromEntries(Object.entries(record).map(([key, item]) => [key, fromWire(item)]));
 }
 
-/** The SDK's output for the VM: bytes and streamed bodies as `{ base64 }`, Dates as ISO text (the shim revives both). */
+/** The SDK's output for the VM: bytes and streamed bodies as `{ $base64 }`, Dates as ISO text (the shim revives both). */
 async function toWire(value: unknown): Promise<unknown> {
-  if (value instanceof Uint8Array) return { base64: Buffer.from(value).toString('base64') };
+  if (value instanceof Uint8Array) return { $base64: Buffer.from(value).toString('base64') };
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return Promise.all(value.map(toWire));
   if (!value || typeof value !== 'object') return value;
@@ -74,7 +74,7 @@ async function toWire(value: unknown): Promise<unknown> {
   if (typeof stream.transformToByteArray === 'function') {
     const bytes = await stream.transformToByteArray();
     if (bytes.byteLength > MAX_AWS_BODY_BYTES) throw new RangeError(`aws-sdk: an object body is at most ${MAX_AWS_BODY_BYTES} bytes`);
-    return { base64: Buffer.from(bytes).toString('base64') };
+    return { $base64: Buffer.from(bytes).toString('base64') };
   }
   const entries = await Promise.all(Object.entries(value).filter(([key]) => key !== '$metadata').map(async ([key, item]) => [key, await toWire(item)] as const));
   return Object.fromEntries(entries);
