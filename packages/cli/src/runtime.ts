@@ -75,7 +75,7 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
       const files = instance.attachmentsVersion ? await store.listAttachments(instance.id) : [];
       return { instance, app, attachments: Object.fromEntries(files.map((file) => [file.key, attachmentFile(file)])) };
     },
-    limits: { callTimeoutMs: config.appCallTimeoutMs, jobTimeoutMs: config.appJobTimeoutMs, memoryBytes: config.appMemoryBytes },
+    limits: { callTimeoutMs: config.appCallTimeoutMs, jobTimeoutMs: config.appJobTimeoutMs, hostWaitTimeoutMs: config.appHostWaitTimeoutMs, memoryBytes: config.appMemoryBytes },
     services: services.forInstance,
     onLog: (instance, entry) => logSink.add(instance, entry),
     enqueueJob: async (instance, request) => {

@@ -85,7 +85,7 @@ export interface InstanceSettings {
    */
   processEventErrors?: ProcessEventErrors;
   /** Sandbox limits of this instance (see the sandbox's SandboxLimits). */
-  limits?: { callTimeoutMs?: number; jobTimeoutMs?: number; memoryBytes?: number; stackBytes?: number };
+  limits?: { callTimeoutMs?: number; jobTimeoutMs?: number; hostWaitTimeoutMs?: number; memoryBytes?: number; stackBytes?: number };
 }
 
 export type AppLogLevel = 'debug' | 'log' | 'info' | 'warn' | 'error';

@@ -58,6 +58,8 @@ export interface SluiceConfig {
   appCallTimeoutMs: number;
   /** Time limit of one app job or scheduled run (runEvery*). */
   appJobTimeoutMs: number;
+  /** How long one app call may take in all while it awaits host calls (fetch, SDK bridges…). */
+  appHostWaitTimeoutMs: number;
   appMemoryBytes: number;
   /** Jobs one runner runs at once per deliver queue: exportEvents jobs wait there while their buffer fills. */
   deliverConcurrency: number;
@@ -211,6 +213,7 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     stalledIntervalMs: readInt(env, 'SLUICE_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
     appCallTimeoutMs: readInt(env, 'SLUICE_APP_TIMEOUT_MS', 1000, 10, 600_000),
     appJobTimeoutMs: readInt(env, 'SLUICE_APP_JOB_TIMEOUT_MS', 30_000, 10, 3_600_000),
+    appHostWaitTimeoutMs: readInt(env, 'SLUICE_APP_WAIT_TIMEOUT_MS', 30_000, 10, 3_600_000),
     appMemoryBytes: readInt(env, 'SLUICE_APP_MEMORY_MB', 64, 4, 4096) * 1024 * 1024,
     deliverConcurrency: readInt(env, 'SLUICE_DELIVER_CONCURRENCY', 64, 1, 10_000),
     retryDelayScale: readNumber(env, 'SLUICE_RETRY_DELAY_SCALE', 1, 0.0001, 100),

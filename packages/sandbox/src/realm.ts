@@ -42,8 +42,10 @@ export class Realm {
   private disposed = false;
   /** What the capabilities hold outside the VM (a bridge's connections), closed with it. */
   private readonly closers: Array<() => void> = [];
-  /** Moved before every call; the interrupt handler reads it. */
+  /** Moved before every entry into the VM; the interrupt handler reads it. */
   private readonly deadline = { at: 0 };
+  /** The current call's running time left: each entry into the VM spends from it (see guardHost). */
+  private runningLeftMs = 0;
   /** The app's awaited host calls (cache, storage, fetch, jobs…): see meta/host-async.ts. */
   private readonly channel: HostChannel;
   private channelTake: QuickJSHandle | undefined;
@@ -103,18 +105,28 @@ export class Realm {
     result.value.dispose();
   }
 
-  /** Runs a QuickJS call, turning an overflow of the host's stack into a stack-limit error. */
+  /**
+   * Runs a QuickJS call (an entry into the VM), turning an overflow of the host's stack into a
+   * stack-limit error. The time it takes is spent from the call's running time: the interrupt
+   * deadline is what is left of it, so waits on the host between entries are not counted.
+   */
   private guardHost<T>(fn: string, work: () => T): T {
+    const started = Date.now();
+    this.deadline.at = started + this.runningLeftMs;
     try {
       return work();
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
       this.poisoned = true;
       throw new SandboxLimitError('stack', fn, this.limits);
+    } finally {
+      this.runningLeftMs -= Date.now() - started;
     }
   }
 
+  /** Starts a call's running-time budget. */
   armDeadline(timeoutMs = this.limits.callTimeoutMs): void {
+    this.runningLeftMs = timeoutMs;
     this.deadline.at = Date.now() + timeoutMs;
   }
 
@@ -140,6 +152,15 @@ export class Realm {
    * comes back at once; a promise (async app code) is pumped until it settles or the deadline passes.
    */
   async call(name: EntryPoint, fn: string, args: (string | readonly string[])[] = [], timeoutMs = this.limits.callTimeoutMs): Promise<string> {
+    try {
+      return await this.callArmed(name, fn, args, timeoutMs);
+    } catch (error) {
+      if (error instanceof SandboxLimitError) error.ranMs ??= timeoutMs - this.runningLeftMs;
+      throw error;
+    }
+  }
+
+  private async callArmed(name: EntryPoint, fn: string, args: (string | readonly string[])[], timeoutMs: number): Promise<string> {
     this.armDeadline(timeoutMs);
     // Results of host calls an earlier call did not wait for (a cache.set not awaited) go in first.
     if (this.deliverSettled(fn)) this.runJobs(fn, timeoutMs);
@@ -192,13 +213,15 @@ export class Realm {
   /**
    * Pumps an async call until its promise settles: VM jobs run, the host calls they queue start
    * (together), their results go back in one crossing as they settle, and while the VM waits on
-   * the host the call sleeps until a result arrives, within the call's deadline.
+   * the host the call sleeps until a result arrives. The app's running time is limited by
+   * `timeoutMs` (spent in guardHost); waiting on host calls in flight by `hostWaitTimeoutMs` for
+   * the whole call. A wait with nothing in flight can only end by the time limit: it is charged
+   * to the running time, as before there were host calls.
    */
   private async settle(promise: QuickJSHandle, fn: string, timeoutMs: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
+    const waitLimitMs = Math.max(timeoutMs, this.limits.hostWaitTimeoutMs);
+    const waitDeadline = Date.now() + waitLimitMs;
     for (;;) {
-      // The interrupt deadline covers the whole call, waits included: re-arm it to the call's own.
-      this.deadline.at = deadline;
       const ran = this.runJobs(fn, timeoutMs);
       const state = this.vm.getPromiseState(promise);
       if (state.type === 'fulfilled') {
@@ -210,8 +233,15 @@ export class Realm {
       if (state.type === 'rejected') throw this.toError(state.error, fn, timeoutMs);
       this.dispatchRequests(fn);
       if (this.deliverSettled(fn) || ran > 0) continue;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new SandboxLimitError('time', fn, { ...this.limits, callTimeoutMs: timeoutMs });
+      if (this.runningLeftMs <= 0) throw new SandboxLimitError('time', fn, { ...this.limits, callTimeoutMs: timeoutMs });
+      if (!this.channel.hasInFlight()) {
+        const waited = Date.now();
+        await this.channel.waitForResult(this.runningLeftMs);
+        this.runningLeftMs -= Date.now() - waited;
+        continue;
+      }
+      const left = waitDeadline - Date.now();
+      if (left <= 0) throw new SandboxLimitError('time', fn, { ...this.limits, callTimeoutMs: waitLimitMs });
       await this.channel.waitForResult(left);
     }
   }

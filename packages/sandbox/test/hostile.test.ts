@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppLogEntry, PluginEvent } from '@sluice/core';
-import { MemoryAppCache, compileApp, createAppVm, type AppVm, type EventOutcome, type HostServices, type SandboxLimits } from '../src';
+import { GuardedFetch, MemoryAppCache, compileApp, createAppVm, type AppVm, type EventOutcome, type HostServices, type SandboxLimits } from '../src';
 
 /**
  * Hostile apps (issue 6, "Limits and containment"): each case must be contained — an error for
@@ -122,6 +122,30 @@ describe('CPU: endless code stops at the time limit', () => {
     await vm.onEvent(event('x'));
     await expectFine(vm);
     expect(await one(vm, 'async')).toMatchObject({ status: 'ok', event: { properties: { async: true } } });
+  });
+
+  it("counts the app's own running time, not its waits on the host: a slow host call within hostWaitTimeoutMs passes, a longer one fails", async () => {
+    // A host whose answers take 700 ms: longer than the 300 ms the app may run, far below its wait limit.
+    const slow = createServer((_, response) => setTimeout(() => response.end('slow'), 700).unref());
+    await new Promise<void>((done) => slow.listen(0, '127.0.0.1', done));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
+    const services = { fetch: new GuardedFetch({ allowPrivate: ['127.0.0.1'], timeoutMs: 10_000, maxResponseBytes: 1000, maxRedirects: 0 }) };
+    try {
+      const { vm } = await hostile(`export async function processEvent(e) { ${FINE}
+        const text = await (await fetch(e.properties.url)).text()
+        if (e.properties.spin) { const end = Date.now() + 1000; while (Date.now() < end) {} }
+        e.properties.text = text; return e }`, { callTimeoutMs: 300, hostWaitTimeoutMs: 2000 }, services);
+      expect(await one(vm, 'waits', { url })).toMatchObject({ status: 'ok', event: { properties: { text: 'slow' } } });
+      // Its own code is still held to 300 ms after the wait.
+      expect(await one(vm, 'spins', { url, spin: true })).toEqual({ status: 'error', error: 'processEvent exceeded the 300 ms time limit' });
+      const { vm: impatient } = await hostile(`export async function processEvent(e) { ${FINE} await fetch(e.properties.url); return e }`, { callTimeoutMs: 300, hostWaitTimeoutMs: 400 }, services);
+      const [outcome, ms] = await timed(() => one(impatient, 'waits too long', { url }));
+      expect(outcome).toEqual({ status: 'error', error: 'processEvent exceeded the 400 ms time limit' });
+      expect(ms).toBeLessThan(650);
+      await expectFine(vm);
+    } finally {
+      await new Promise((done) => slow.close(done));
+    }
   });
 
   it('a promise that never settles is a time-limit error, not a hang', async () => {

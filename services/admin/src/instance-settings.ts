@@ -5,6 +5,7 @@ import { invalidField } from './body';
 const LIMIT_BOUNDS: Record<keyof NonNullable<InstanceSettings['limits']>, [number, number]> = {
   callTimeoutMs: [10, 600_000],
   jobTimeoutMs: [10, 3_600_000],
+  hostWaitTimeoutMs: [10, 3_600_000],
   memoryBytes: [4 * 1024 * 1024, 4096 * 1024 * 1024],
   stackBytes: [64 * 1024, 1024 * 1024],
 };
@@ -15,7 +16,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * An instance's runtime settings from an admin request: `processEventErrors` ("continue" or
- * "drop") and `limits` (callTimeoutMs, jobTimeoutMs, memoryBytes, stackBytes). The given object
+ * "drop") and `limits` (callTimeoutMs, jobTimeoutMs, hostWaitTimeoutMs, memoryBytes, stackBytes). The given object
  * replaces the instance's settings; absent fields take the process defaults.
  */
 export function readInstanceSettings(value: unknown): InstanceSettings {

@@ -48,6 +48,8 @@ export function errorDetails(error: unknown): ErrorDetails | undefined {
 export class HostChannel {
   private notified = false;
   private settled: Settled[] = [];
+  /** Host calls started and not yet settled. */
+  private inFlight = 0;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -80,7 +82,13 @@ export class HostChannel {
     }
   }
 
+  /** Whether a host call is still running (a wait can then end with its result). */
+  hasInFlight(): boolean {
+    return this.inFlight > 0;
+  }
+
   private start(id: number, op: string, payload: string): void {
+    this.inFlight += 1;
     const handler = this.handlers.get(op);
     let work: Promise<string | undefined>;
     try {
@@ -99,6 +107,7 @@ export class HostChannel {
   }
 
   private settle(result: Settled): void {
+    this.inFlight -= 1;
     this.settled.push(result);
     const wake = this.wake;
     this.wake = undefined;
