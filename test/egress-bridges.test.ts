@@ -116,6 +116,8 @@ describe('HTTP(S)_PROXY and NO_PROXY for fetch and the SDK agent', () => {
     delete process.env.HTTP_PROXY;
     const strict = new GuardedFetch({ ...loopbackPolicy, allowPrivate: false });
     await expect(get(strict.nodeAgent('S3'), `http://localhost:${(target.address() as AddressInfo).port}/`)).rejects.toThrow(/S3 to localhost \(127\.0\.0\.1\) is blocked/);
+    // An IP literal, which Node connects to without a lookup, is checked as well.
+    await expect(get(strict.nodeAgent('S3'), `${targetUrl}/`)).rejects.toThrow(/S3 to 127\.0\.0\.1 \(127\.0\.0\.1\) is blocked/);
     await guard.close();
     await strict.close();
   });
@@ -158,6 +160,43 @@ describe('host errors and secrets as the app and the operator see them', () => {
       expect(error?.message).not.toContain(secret);
     } finally {
       failing.dispose();
+    }
+  });
+});
+
+describe("the SDK agent's connections", () => {
+  const get = (agent: http.Agent, url: string) => new Promise<string>((done, fail) => {
+    http.get(url, { agent }, (response) => {
+      let body = '';
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => done(`${response.statusCode} ${body}`));
+    }).on('error', fail);
+  });
+
+  it('keeps a direct connection alive across requests, and sends every proxied request with its absolute path', async () => {
+    let connections = 0;
+    const target = http.createServer((request, response) => response.end(`ok ${request.url}`));
+    target.on('connection', () => connections++);
+    target.listen(0, '127.0.0.1');
+    await once(target, 'listening');
+    const proxy = createProxy(http.createServer());
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const base = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+    const guard = new GuardedFetch(loopbackPolicy);
+    const direct = guard.nodeAgent('S3');
+    try {
+      for (const path of ['/a', '/b', '/c']) expect(await get(direct, `${base}${path}`)).toBe(`200 ok ${path}`);
+      expect(connections).toBe(1);
+      process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const proxied = guard.nodeAgent('S3');
+      // (a pooled socket handed back without the proxy agent would send "GET /e", which the proxy refuses)
+      for (const path of ['/d', '/e', '/f']) expect(await get(proxied, `${base}${path}`)).toBe(`200 ok ${path}`);
+    } finally {
+      delete process.env.HTTP_PROXY;
+      await guard.close();
+      target.close();
+      proxy.close();
     }
   });
 });

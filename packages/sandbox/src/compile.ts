@@ -23,19 +23,15 @@ export interface CompiledApp {
  */
 export const PROVIDED_MODULES = [
   '@posthog/plugin-scaffold', '@posthog/plugin-contrib', 'node-fetch',
-  'crypto', 'node:crypto', 'url', 'node:url', 'zlib', 'node:zlib', 'buffer', 'node:buffer', 'pg',
-  'aws-sdk', 'aws-sdk/clients/s3', 'aws-sdk/clients/kinesis', 'jsonwebtoken',
-  'stream', 'node:stream', '@google-cloud/storage',
-  '@google-cloud/pubsub',
+  'crypto', 'node:crypto', 'url', 'node:url', 'zlib', 'node:zlib', 'buffer', 'node:buffer', 'stream', 'node:stream',
+  // PostHog's network SDKs: host-side bridges (meta/pg.ts, aws-sdk.ts, google-storage.ts, bigquery.ts, pubsub.ts, snowflake.ts).
+  'pg', 'aws-sdk', 'aws-sdk/clients/s3', 'aws-sdk/clients/kinesis',
+  '@google-cloud/storage', '@google-cloud/bigquery', '@google-cloud/pubsub', 'snowflake-sdk',
+  // jsonwebtoken runs on the host, synchronously (meta/jsonwebtoken.ts); generic-pool is bundled into the VM as it is.
+  'jsonwebtoken', 'generic-pool',
 ];
-/** Network SDKs PostHog's plugin server allowed: they need sockets, so they cannot run in QuickJS. */
-export const NETWORK_SDKS = ['snowflake-sdk', '@google-cloud/bigquery', 'generic-pool'];
 
 function refusal(path: string): string {
-  const sdk = NETWORK_SDKS.find((name) => path === name || path.startsWith(`${name}/`));
-  if (sdk) {
-    return `import of "${path}" is not available in the sandbox: ${sdk} is a network SDK that cannot run inside the QuickJS sandbox (apps get no sockets; a host-side bridge may come later)`;
-  }
   return `import of "${path}" is not available in the sandbox`;
 }
 const RESOLVE_SUFFIXES = ['', '.ts', '.js', '.mjs', '.cjs', '.json', '/index.ts', '/index.js'];

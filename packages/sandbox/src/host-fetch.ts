@@ -101,14 +101,18 @@ export class GuardedFetch {
     const ca = this.trustedCa;
     const direct = { lookup, keepAlive: true, maxSockets: 16, ...(ca && { ca }) };
     const agent = new GuardedProxyAgent(ca, () => this.nodeAgents.delete(agent), {
-      // Node's ClientRequest asks the agent it was given (this one) whether to keep the connection:
-      // without this every request said "Connection: close" and paid a new TCP (and TLS) handshake.
-      keepAlive: true,
+      // Node's ClientRequest asks the agent it was given (this one) whether to keep the connection,
+      // and says "Connection: close" unless it has keepAlive or a finite maxSockets. Not keepAlive:
+      // this agent would then pool sockets itself and hand a proxied socket back without the proxy
+      // agent's absolute request path. The direct agents below keep their connections alive.
+      maxSockets: 16,
       httpAgent: new http.Agent(direct),
       httpsAgent: new https.Agent(direct),
       getProxyForUrl: async (url: string) => {
         const proxy = getProxyForUrl(url);
         if (proxy) await this.checkProxiedTarget(what, new URL(url));
+        // A direct connection's name is checked by the lookup, which Node skips for an IP literal.
+        else if (isIP(new URL(url).hostname.replace(/^\[|\]$/g, ''))) await this.checkedAddresses(what, new URL(url).hostname);
         return proxy;
       },
     });

@@ -40,12 +40,18 @@
     on() { return this; }
   }
 
-  /** new AWS.Endpoint(url): what apps pass as `endpoint` for S3-compatible stores. */
+  /** new AWS.Endpoint(url): what apps pass as `endpoint` for S3-compatible stores (v2 adds https:// when none is given). */
   class Endpoint {
     constructor(endpoint) {
       const text = String(endpoint);
-      const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : 'https://' + text);
-      Object.assign(this, { href: url.href, protocol: url.protocol, host: url.host, hostname: url.hostname, port: Number(url.port) || (url.protocol === 'http:' ? 80 : 443) });
+      const href = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : 'https://' + text;
+      const [, protocol, host] = /^([^:]+:)\/\/([^/?#]*)/.exec(href) || ['', 'https:', ''];
+      const port = /:(\d+)$/.exec(host);
+      this.href = /^[^:]+:\/\/[^/?#]*$/.test(href) ? href + '/' : href;
+      this.protocol = protocol.toLowerCase();
+      this.host = host;
+      this.hostname = port ? host.slice(0, port.index) : host;
+      this.port = port ? Number(port[1]) : this.protocol === 'http:' ? 80 : 443;
     }
     toString() { return this.href; }
   }

@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import { dirname, join } from 'node:path';
 import { FetchBlockedError, type GuardedFetch } from '../host-fetch';
 
 /**
@@ -73,6 +75,25 @@ export async function guardedAddress(what: string, host: string, guard: GuardedF
   return (await guard.checkedAddresses(what, host))[0]!;
 }
 
+/**
+ * `work`, or an error naming the bridge call once it has taken longer than `ms` (an SDK's own
+ * timeouts cover one request, not a call of several); `onLate` then cancels what can be cancelled.
+ */
+export async function withinTimeLimit<T>(what: string, ms: number, work: Promise<T>, onLate?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onLate?.();
+      reject(new Error(`${what} took longer than ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A payload from the VM as JSON, or a TypeError naming the bridge call. */
 export function parsePayload<T>(what: string, json: string): T {
   try {
@@ -80,4 +101,23 @@ export function parsePayload<T>(what: string, json: string): T {
   } catch {
     throw new TypeError(`${what}: the sandbox sent a malformed request`);
   }
+}
+
+type TeenyAgents = { getAgent: (uri: string, options: { agent?: unknown }) => unknown };
+const AGENT_HONOURED = Symbol.for('sluice.teeny-request.agent-honoured');
+
+/**
+ * teeny-request, the HTTP client of @google-cloud/storage and @google-cloud/common (BigQuery),
+ * chooses every request's agent itself (its keep-alive pool, or a proxy agent of its own from
+ * HTTP(S)_PROXY) and ignores any the caller gives. Its choice is patched, once per process, to
+ * take the http.Agent a request's options carry as `agent` (a client's request interceptor sets
+ * the guard's `nodeAgent`); a request without one keeps teeny-request's own choice.
+ * `requireFromSdk` is a require made in the SDK's folder, so the copy patched is the SDK's own.
+ */
+export function honourRequestAgentInTeenyRequest(requireFromSdk: NodeJS.Require): void {
+  const agents = requireFromSdk(join(dirname(requireFromSdk.resolve('teeny-request')), 'agents.js')) as TeenyAgents & { [AGENT_HONOURED]?: true };
+  if (agents[AGENT_HONOURED]) return;
+  const chooseOwn = agents.getAgent;
+  agents.getAgent = (uri, options) => (options.agent instanceof http.Agent ? options.agent : chooseOwn(uri, options));
+  agents[AGENT_HONOURED] = true;
 }

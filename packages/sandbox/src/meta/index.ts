@@ -10,13 +10,19 @@ import { storageMeta } from './storage';
 import { bufferGlobals } from './buffer';
 import { pgBridge } from './pg';
 import { awsSdkBridge } from './aws-sdk';
+import { googleStorageBridge } from './google-storage';
+import { bigqueryBridge } from './bigquery';
+import { pubsubBridge } from './pubsub';
 import { cryptoGlobals } from './crypto';
 import { encodingGlobals } from './encoding';
 import { intlGlobals } from './intl';
 import { builtinModules } from './modules';
 import { urlGlobals } from './url';
 import { zlibModule } from './zlib';
+import { streamModule } from './stream';
 import { jsonwebtokenModule } from './jsonwebtoken';
+import { snowflakeBridge } from './snowflake';
+import { genericPoolModule } from './generic-pool';
 import { lazyGlobals } from './lazy';
 import type { MetaCapability } from './types';
 
@@ -27,6 +33,6 @@ export { attachmentFile } from './global';
 export type { AppAttachmentFile } from './types';
 
 /** Every capability a VM gets, in install order. Adding one = one file + one line here. */
-export const META_CAPABILITIES: MetaCapability[] = [configMeta, globalMeta, attachmentsMeta, consoleMeta, jobsMeta, cacheMeta, storageMeta, fetchMeta, posthogMeta, geoipMeta, pgBridge, awsSdkBridge,
+export const META_CAPABILITIES: MetaCapability[] = [configMeta, globalMeta, attachmentsMeta, consoleMeta, jobsMeta, cacheMeta, storageMeta, fetchMeta, posthogMeta, geoipMeta, pgBridge, awsSdkBridge, googleStorageBridge, bigqueryBridge, snowflakeBridge, pubsubBridge,
   // App globals and built-in modules (issue 6), each group evaluated on first use (meta/lazy.ts).
-  lazyGlobals([encodingGlobals, urlGlobals, bufferGlobals, cryptoGlobals, zlibModule, jsonwebtokenModule, intlGlobals, builtinModules])];
+  lazyGlobals([encodingGlobals, urlGlobals, bufferGlobals, cryptoGlobals, zlibModule, streamModule, jsonwebtokenModule, genericPoolModule, intlGlobals, builtinModules])];

@@ -1,0 +1,30 @@
+/**
+ * What the SDK-bridge tests share for running an app outside the pipeline: the host services under
+ * a fetch policy, and one processEvent call on a sample event in a fresh VM.
+ */
+import { GuardedFetch, compileApp, createAppVm, type EventOutcome, type HostServices } from '@sluice/sandbox';
+import { sampleEvents } from './api';
+
+/** Host services whose egress allows `allowPrivate` besides public addresses (false: public only). */
+export function egress(allowPrivate: string[] | false): HostServices {
+  return { fetch: new GuardedFetch({ allowPrivate, timeoutMs: 5000, maxResponseBytes: 1_000_000, maxRedirects: 0 }) };
+}
+
+/** Runs the app `code` once on one sample event in a fresh VM (disposed after): its outcome. */
+export async function runOnce(name: string, code: string, services: HostServices, config: Record<string, string> = {}): Promise<EventOutcome> {
+  const app = await compileApp({ 'plugin.json': JSON.stringify({ name }), 'index.js': code });
+  const vm = await createAppVm({ instanceId: 1, name, code: app.code, config, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
+  try {
+    const [outcome] = await vm.processEventBatch([sampleEvents(1)[0] as never]);
+    return outcome!;
+  } finally {
+    vm.dispose();
+  }
+}
+
+/** runOnce for an app that sets `event.properties.out`: that value, or an error when the app failed. */
+export async function outOf(name: string, code: string, services: HostServices, config: Record<string, string> = {}): Promise<any> {
+  const outcome = await runOnce(name, code, services, config);
+  if (outcome.status !== 'ok') throw new Error(`the app failed: ${JSON.stringify(outcome)}`);
+  return outcome.event.properties.out;
+}
