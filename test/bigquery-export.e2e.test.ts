@@ -6,7 +6,6 @@
  * a BigQuery REST server on loopback (test/helpers/bigquery-server.ts), which also answers the
  * service account's token request at its token_uri.
  */
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -17,7 +16,7 @@ import { GuardedFetch, compileApp, createAppVm, type HostServices } from '@sluic
 import { admin, install, post, sampleEvents } from './helpers/api';
 import { serviceAccountKey, startBigQueryServer, type BigQueryServer } from './helpers/bigquery-server';
 import { makeTestCa } from './helpers/test-ca';
-import { egress, outOf } from './helpers/bridge-apps';
+import { egress, outOf, openConnectionsTo } from './helpers/bridge-apps';
 import { ADMIN_TOKEN, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 const PROJECT = 'sluice-bigquery-test';
@@ -246,10 +245,7 @@ describe('the BigQuery export app into a BigQuery REST server', () => {
   });
 
   it('caps the clients an instance holds (clients of the same options are one), gives another instance nothing by handle, and leaves no socket open after dispose', async () => {
-    // Connections to the server as the kernel sees them (idle keep-alive sockets are unref'd, so
-    // Node's own resource list would not show them).
-    const port = new URL(server.url).port;
-    const openSockets = () => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    const openSockets = () => openConnectionsTo(server.url);
     const before = openSockets();
     const services = loopbackAllowed();
     const looping = await compileApp({ 'plugin.json': JSON.stringify({ name: 'bq-loop' }), 'index.js': `const { BigQuery } = require('@google-cloud/bigquery')

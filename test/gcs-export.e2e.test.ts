@@ -5,12 +5,11 @@
  * reached as STORAGE_EMULATOR_HOST; plus the bridge's other calls, its errors and its egress guard
  * in one app's VM.
  */
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, install, post, sampleEvents } from './helpers/api';
 import { GcsServer } from './helpers/gcs-server';
-import { egress, runOnce } from './helpers/bridge-apps';
+import { egress, runOnce, openConnectionsTo } from './helpers/bridge-apps';
 import { ADMIN_TOKEN, startSluice, waitFor, type RunningSluice } from './helpers/services';
 import { compileApp, createAppVm, type HostServices } from '@sluice/sandbox';
 
@@ -256,8 +255,7 @@ describe("the GCS export app and require('@google-cloud/storage') against a GCS 
   });
 
   it('caps the clients an instance holds, gives another instance nothing by handle, and leaves no socket open after dispose', async () => {
-    const port = new URL(server.url).port;
-    const openSockets = () => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    const openSockets = () => openConnectionsTo(server.url);
     const before = openSockets();
     const services = guard(['127.0.0.1']);
     const looping = await compileApp({ 'plugin.json': JSON.stringify({ name: 'gcs-loop' }), 'index.js': `const { Storage } = require('@google-cloud/storage')

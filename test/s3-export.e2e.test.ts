@@ -3,7 +3,6 @@
  * with a callback, gzip'd JSON lines) through the whole pipeline into s3rver, an S3-protocol
  * server from npm on loopback, read back with the real AWS SDK.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, install, post, sampleEvents } from './helpers/api';
+import { openConnectionsTo } from './helpers/bridge-apps';
 import { startSluice, waitFor, type RunningSluice } from './helpers/services';
 import { GuardedFetch, compileApp, createAppVm } from '@sluice/sandbox';
 
@@ -103,10 +103,7 @@ describe('the S3 export app into an S3-protocol server', () => {
   });
 
   it('caps the clients an instance holds, gives another instance nothing by handle, and leaves no socket open after dispose', async () => {
-    // Connections to the server as the kernel sees them (idle keep-alive sockets are unref'd, so
-    // Node's own resource list would not show them).
-    const port = new URL(endpoint).port;
-    const openSockets = () => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    const openSockets = () => openConnectionsTo(endpoint);
     const before = openSockets();
     const services = { fetch: new GuardedFetch({ allowPrivate: ['127.0.0.1'], timeoutMs: 5000, maxResponseBytes: 1_000_000, maxRedirects: 0 }) };
     const looping = await compileApp({ 'plugin.json': JSON.stringify({ name: 's3-loop' }), 'index.js': `const { S3 } = require('aws-sdk')

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PluginEvent } from '@sluice/core';
 import { GuardedFetch, compileApp, createAppVm } from '@sluice/sandbox';
 import { admin, install, post, sampleEvents } from './helpers/api';
+import { openConnectionsTo } from './helpers/bridge-apps';
 import { REPO_ROOT, startSluice, waitFor, type RunningSluice } from './helpers/services';
 import { SnowflakeServer } from './helpers/snowflake-server';
 
@@ -216,5 +217,6 @@ describe('the snowflake-sdk bridge and generic-pool, straight through a VM', () 
       event.properties.opened = opened`);
     expect(outcome.event!.properties).toMatchObject({ opened: 10, error: expect.stringContaining('more than 10 open connections') });
     await waitFor('the ten sessions deleted', async () => server.sessionDeletes.length - deletes >= 10, 10_000, 100);
+    await expect.poll(() => openConnectionsTo(server.url), { timeout: 5000 }).toBe(0);
   });
 });

@@ -2,6 +2,7 @@
  * What the SDK-bridge tests share for running an app outside the pipeline: the host services under
  * a fetch policy, and one processEvent call on a sample event in a fresh VM.
  */
+import { execFileSync } from 'node:child_process';
 import { GuardedFetch, compileApp, createAppVm, type EventOutcome, type HostServices } from '@sluice/sandbox';
 import { sampleEvents } from './api';
 
@@ -27,4 +28,13 @@ export async function outOf(name: string, code: string, services: HostServices, 
   const outcome = await runOnce(name, code, services, config);
   if (outcome.status !== 'ok') throw new Error(`the app failed: ${JSON.stringify(outcome)}`);
   return outcome.event.properties.out;
+}
+
+/**
+ * Established TCP connections to `url`'s port on this machine, as the kernel sees them (`ss`):
+ * idle keep-alive sockets are unref'd, so Node's own resource list would not show them.
+ */
+export function openConnectionsTo(url: string): number {
+  const { port } = new URL(url);
+  return execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
 }

@@ -22,8 +22,10 @@ export class HandleTable<T> {
     private readonly max: number,
     private readonly close: (value: T) => unknown,
     onDispose: (close: () => void) => void,
+    /** Runs once every close begun at disposal has settled (a shared agent destroyed after the goodbyes its clients send). */
+    afterDispose?: () => void,
   ) {
-    onDispose(() => this.closeAll());
+    onDispose(() => void this.closeAll().finally(afterDispose));
   }
 
   get size(): number {
@@ -53,15 +55,11 @@ export class HandleTable<T> {
     return value;
   }
 
-  closeAll(): void {
-    for (const value of this.entries.values()) {
-      try {
-        Promise.resolve(this.close(value)).catch(() => {});
-      } catch {
-        // one client failing to close must not keep the others open
-      }
-    }
+  /** Closes every client left; settles when all closes have (one failing to close does not keep the others open). */
+  closeAll(): Promise<void> {
+    const closing = [...this.entries.values()].map((value) => Promise.resolve().then(() => this.close(value)));
     this.entries.clear();
+    return Promise.allSettled(closing).then(() => undefined);
   }
 }
 

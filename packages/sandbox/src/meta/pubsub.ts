@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { ClientConfig, PubSub, Topic } from '@google-cloud/pubsub';
@@ -49,6 +50,17 @@ interface ServiceAccountKey {
 interface Client {
   pubsub: PubSub;
   topics: Map<string, Topic>;
+  /** The auth library's HTTP agent, destroyed with the client. */
+  authAgent: http.Agent;
+}
+
+/** Closes a client's gRPC channels and its auth agent's sockets. */
+async function closeClient({ pubsub, authAgent }: Client): Promise<void> {
+  try {
+    await pubsub.close();
+  } finally {
+    authAgent.destroy();
+  }
 }
 
 /** Where a client connects: host and port as named, and whether it is the operator's emulator (plaintext gRPC). */
@@ -149,11 +161,11 @@ function tlsCredentials(gax: SdkGax, auth: GoogleAuth, guard: GuardedFetch): Cha
  * the SDK nor its auth library looks in the host's environment, files or metadata server; the
  * auth library's own HTTP (token requests) goes through the guarded agent.
  */
-function clientConfig(target: PubSubTarget, address: string, projectId: string, key: ServiceAccountKey | undefined, guard: GuardedFetch): ClientConfig {
+function clientConfig(target: PubSubTarget, address: string, projectId: string, key: ServiceAccountKey | undefined, guard: GuardedFetch, authAgent: http.Agent): ClientConfig {
   const { gax } = loadSdk();
   const authOptions = {
     ...(key && { credentials: key }),
-    clientOptions: { transporterOptions: { agent: guard.nodeAgent('Pub/Sub auth') }, universeDomain: 'googleapis.com' },
+    clientOptions: { transporterOptions: { agent: authAgent }, universeDomain: 'googleapis.com' },
   };
   const auth = new gax.GoogleAuth({ ...authOptions, scopes: SCOPES });
   return {
@@ -182,10 +194,11 @@ async function createClient(options: AppClientOptions, guard: GuardedFetch): Pro
   const projectId = (typeof options.projectId === 'string' && options.projectId) || key?.project_id || (target.emulator && process.env.PUBSUB_PROJECT_ID);
   if (!projectId) throw new TypeError('@google-cloud/pubsub: projectId is required (or a key with project_id)');
   const address = await guardedAddress('Pub/Sub', target.host, guard);
-  const pubsub = new (loadSdk().PubSub)(clientConfig(target, address, projectId, key, guard));
+  const authAgent = guard.nodeAgent('Pub/Sub auth');
+  const pubsub = new (loadSdk().PubSub)(clientConfig(target, address, projectId, key, guard, authAgent));
   // The SDK splits apiEndpoint at ':', which an IPv6 address would break: the checked address is set as such.
   Object.assign(pubsub.options, { servicePath: bracketed(address), port: target.port });
-  return { pubsub, topics: new Map() };
+  return { pubsub, topics: new Map(), authAgent };
 }
 
 /** The client's Topic by name, made once: its publisher batches the publishes that arrive together. */
@@ -237,9 +250,17 @@ export const pubsubBridge: MetaCapability = {
   name: '@google-cloud/pubsub',
   handlers: (context, onDispose) => {
     const guard = context.fetch ?? defaultFetch();
-    const clients = new HandleTable<Client>('@google-cloud/pubsub', MAX_PUBSUB_CLIENTS_PER_INSTANCE, ({ pubsub }) => pubsub.close(), onDispose);
+    const clients = new HandleTable<Client>('@google-cloud/pubsub', MAX_PUBSUB_CLIENTS_PER_INSTANCE, closeClient, onDispose);
     return {
-      'pubsub.create': async (json) => String(clients.add(await createClient(parsePayload<AppClientOptions>('@google-cloud/pubsub', json), guard))),
+      'pubsub.create': async (json) => {
+        const client = await createClient(parsePayload<AppClientOptions>('@google-cloud/pubsub', json), guard);
+        try {
+          return String(clients.add(client));
+        } catch (error) {
+          await closeClient(client); // over the cap: this one is not kept
+          throw error;
+        }
+      },
       'pubsub.topic': async (json) => {
         const [handle, name, method, argument] = parsePayload<[unknown, unknown, string, unknown]>('@google-cloud/pubsub', json);
         const call = Object.hasOwn(TOPIC_CALLS, method) ? TOPIC_CALLS[method]! : undefined;
@@ -248,7 +269,8 @@ export const pubsubBridge: MetaCapability = {
         return answer === undefined ? undefined : JSON.stringify(answer);
       },
       'pubsub.close': async (json) => {
-        await clients.remove(parsePayload<unknown>('@google-cloud/pubsub', json))?.pubsub.close();
+        const client = clients.remove(parsePayload<unknown>('@google-cloud/pubsub', json));
+        if (client) await closeClient(client);
         return undefined;
       },
     };

@@ -78,8 +78,7 @@ function accessUrlOverride(): string | undefined {
  * instance's guarded agent, one view per protocol. The guard's lookup sees host names; an IP
  * literal never goes through DNS, so the view checks those itself before the agent connects.
  */
-function guardedAgentClass(guard: GuardedFetch): (options: { protocol: string }) => http.Agent {
-  const agent = guard.nodeAgent('Snowflake');
+function guardedAgentClass(guard: GuardedFetch, agent: http.Agent): (options: { protocol: string }) => http.Agent {
   const views = new Map<string, http.Agent>();
   const addRequest = (request: http.ClientRequest, options: { host?: string; hostname?: string }, view: http.Agent) => {
     const host = String(options.hostname ?? options.host ?? '').replace(/^\[|\]$/g, '');
@@ -163,9 +162,11 @@ export const snowflakeBridge: MetaCapability = {
   name: 'snowflake-sdk',
   handlers: (context, onDispose) => {
     const guard = context.fetch ?? defaultFetch();
-    const agentClass = guardedAgentClass(guard);
+    // One agent for the instance's connections, destroyed when the VM goes, once their session deletes are sent.
+    const agent = guard.nodeAgent('Snowflake');
+    const agentClass = guardedAgentClass(guard, agent);
     const destroy = (connection: Connection) => new Promise<void>((resolve) => connection.destroy(() => resolve()));
-    const connections = new HandleTable<Connection>('snowflake-sdk', MAX_SNOWFLAKE_CONNECTIONS_PER_INSTANCE, destroy, onDispose);
+    const connections = new HandleTable<Connection>('snowflake-sdk', MAX_SNOWFLAKE_CONNECTIONS_PER_INSTANCE, destroy, onDispose, () => agent.destroy());
     return {
       'snowflake.connect': async (json) => {
         const options = readOptions(json);
