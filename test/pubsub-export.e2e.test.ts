@@ -5,6 +5,10 @@
  * the host at a Pub/Sub Publisher served over real gRPC on loopback (test/helpers/pubsub-server.ts).
  */
 import { createVerify, generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardedFetch, type HostServices } from '@sluice/sandbox';
 import { admin, install, post, sampleEvents } from './helpers/api';
@@ -199,9 +203,60 @@ describe('the Pub/Sub export app into a Pub/Sub Publisher over gRPC', () => {
       const [header, payload, signature] = tlsServer.calls[0]!.authorization!.replace(/^Bearer /, '').split('.');
       expect(createVerify('RSA-SHA256').update(`${header}.${payload}`).verify(publicKey, signature!, 'base64url')).toBe(true);
       expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toMatchObject({ iss: key.client_email, sub: key.client_email, scope: expect.stringContaining('https://www.googleapis.com/auth/pubsub') });
+      // The same over HTTPS_PROXY: TLS inside the tunnel, to the name.
+      const proxy = createProxy(http.createServer());
+      const tunnels: string[] = [];
+      proxy.on('connect', (request: http.IncomingMessage) => tunnels.push(String(request.url)));
+      proxy.listen(0, '127.0.0.1');
+      await once(proxy, 'listening');
+      process.env.HTTPS_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      try {
+        const proxied = await withEmulatorHost(undefined, () => runApp(`const { PubSub } = require('@google-cloud/pubsub')
+          export async function processEvent(event) {
+            event.properties.out = await new PubSub({ projectId: '${PROJECT}', credentials: ${JSON.stringify(key)}, apiEndpoint: 'localhost:${port}' }).topic('over-tls').publishMessage({ data: Buffer.from('tunnelled') })
+            return event
+          }`, { fetch: new GuardedFetch({ allowPrivate: ['127.0.0.1', '::1'], extraCa: ca.caPem, timeoutMs: 5000, maxResponseBytes: 1_000_000, maxRedirects: 0 }) }));
+        expect(proxied).toBe(tlsServer.published[1]?.messageId);
+        expect(tunnels).toHaveLength(1);
+        expect(tunnels[0]).toMatch(new RegExp(`^(127\\.0\\.0\\.1|\\[::1\\]):${port}$`));
+      } finally {
+        delete process.env.HTTPS_PROXY;
+        proxy.close();
+      }
     } finally {
       await tlsServer.close();
       ca.remove();
+    }
+  });
+
+  it('goes through the HTTP(S)_PROXY that fetch and the other bridges use (upper case, NO_PROXY honoured), tunnelling to the checked address', async () => {
+    const proxy = createProxy(http.createServer());
+    const tunnels: string[] = [];
+    proxy.on('connect', (request: http.IncomingMessage) => tunnels.push(String(request.url)));
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const publish = (topic: string) => `const { PubSub } = require('@google-cloud/pubsub')
+      export async function processEvent(event) {
+        const t = new PubSub({ projectId: '${PROJECT}' }).topic('${topic}')
+        await t.get({ autoCreate: true })
+        event.properties.out = await t.publishMessage({ data: Buffer.from('proxied') })
+        return event
+      }`;
+    try {
+      process.env.HTTP_PROXY = proxyUrl;
+      const id = await withEmulatorHost(server.host, () => runApp(publish('via-proxy'), loopbackAllowed()));
+      expect(id).toBe(server.published.find((message) => message.topic.endsWith('/via-proxy'))?.messageId);
+      expect(tunnels).toContain(server.host);
+      // NO_PROXY names the emulator: straight there, no new tunnel.
+      const tunnelled = tunnels.length;
+      process.env.NO_PROXY = '127.0.0.1';
+      await withEmulatorHost(server.host, () => runApp(publish('no-proxy'), loopbackAllowed()));
+      expect(tunnels.length).toBe(tunnelled);
+    } finally {
+      delete process.env.HTTP_PROXY;
+      delete process.env.NO_PROXY;
+      proxy.close();
     }
   });
 });

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { ClientConfig, PubSub, Topic } from '@google-cloud/pubsub';
+import { getProxyForUrl } from 'proxy-from-env';
 import type { GuardedFetch } from '../host-fetch';
 import { HandleTable, guardedAddress, parsePayload } from './bridge';
 import { defaultFetch } from './fetch';
@@ -161,6 +162,28 @@ function tlsCredentials(gax: SdkGax, auth: GoogleAuth, guard: GuardedFetch): Cha
  * the SDK nor its auth library looks in the host's environment, files or metadata server; the
  * auth library's own HTTP (token requests) goes through the guarded agent.
  */
+/**
+ * The forward proxy for the target as `fetch` and the other bridges choose it (HTTPS_PROXY,
+ * HTTP_PROXY, NO_PROXY, in either case). gRPC itself reads only lower-case variables, so the
+ * bridge sets up gRPC's CONNECT tunnel as grpc-js's own proxy mapping would: the channel dials
+ * the proxy (the operator's, at any address) and asks it for the checked address.
+ */
+function viaProxy(target: PubSubTarget, address: string): { host: string; port: number; options: Record<string, unknown> } | undefined {
+  const proxy = getProxyForUrl(`${target.emulator ? 'http' : 'https'}://${bracketed(target.host)}:${target.port}`);
+  if (!proxy) return undefined;
+  const url = new URL(proxy);
+  const credentials = url.username ? Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64') : undefined;
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+    options: {
+      'grpc.enable_http_proxy': 0,
+      'grpc.http_connect_target': `dns:${bracketed(address)}:${target.port}`,
+      ...(credentials && { 'grpc.http_connect_creds': credentials }),
+    },
+  };
+}
+
 function clientConfig(target: PubSubTarget, address: string, projectId: string, key: ServiceAccountKey | undefined, guard: GuardedFetch, authAgent: http.Agent): ClientConfig {
   const { gax } = loadSdk();
   const authOptions = {
@@ -180,8 +203,8 @@ function clientConfig(target: PubSubTarget, address: string, projectId: string, 
     ...(!isIP(target.host) && { 'grpc.ssl_target_name_override': target.host }),
     'grpc.default_authority': `${bracketed(target.host)}:${target.port}`,
     'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
-    // gRPC's own proxy support reads the environment (grpc_proxy, https_proxy, no_proxy): the
-    // tunnel then goes to the checked address, so the guard holds through it.
+    // Through the operator's proxy when there is one (see viaProxy); never gRPC's own reading of the environment.
+    ...(viaProxy(target, address)?.options ?? { 'grpc.enable_http_proxy': 0 }),
   } as ClientConfig;
 }
 
@@ -196,8 +219,10 @@ async function createClient(options: AppClientOptions, guard: GuardedFetch): Pro
   const address = await guardedAddress('Pub/Sub', target.host, guard);
   const authAgent = guard.nodeAgent('Pub/Sub auth');
   const pubsub = new (loadSdk().PubSub)(clientConfig(target, address, projectId, key, guard, authAgent));
-  // The SDK splits apiEndpoint at ':', which an IPv6 address would break: the checked address is set as such.
-  Object.assign(pubsub.options, { servicePath: bracketed(address), port: target.port });
+  // The SDK splits apiEndpoint at ':', which an IPv6 address would break: the checked address
+  // (or the proxy that tunnels to it) is set as such.
+  const proxy = viaProxy(target, address);
+  Object.assign(pubsub.options, proxy ? { servicePath: bracketed(proxy.host), port: proxy.port } : { servicePath: bracketed(address), port: target.port });
   return { pubsub, topics: new Map(), authAgent };
 }
 
