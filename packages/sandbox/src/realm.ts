@@ -69,7 +69,7 @@ export class Realm {
       this.channel = new HostChannel(this.vm, handlers);
       this.evaluate(PRELUDE, 'sluice-prelude.js', 'loading the sandbox');
       this.evaluate(CHANNEL_SHIM, 'sluice-channel.js', 'loading the sandbox');
-      const shims = META_CAPABILITIES.map((capability) => capability.shim(context)).join('\n');
+      const shims = META_CAPABILITIES.map((capability) => capability.shim?.(context) ?? '').join('\n');
       this.evaluate(`(function (meta) {\n${shims}\n})(globalThis.__sluice.meta = {});`, 'sluice-meta.js', 'setting up meta');
       const sluice = this.vm.getProp(this.vm.global, '__sluice');
       for (const name of ENTRY_POINTS) this.entryPoints.set(name, this.vm.getProp(sluice, name));

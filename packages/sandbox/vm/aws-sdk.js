@@ -1,10 +1,9 @@
 // @ts-check
-// Meta shim: require('aws-sdk') — v2's S3 and Kinesis over clients held by the host (src/meta/aws-sdk.ts).
+// Lazy group (a bridge, loaded on first require): require('aws-sdk') — v2's S3 and Kinesis over clients held by the host (src/meta/aws-sdk.ts).
 // Requests as v2 makes them: a callback sends at once; without one, .promise() or .send(cb) does.
-(function () {
-  const request = globalThis.__sluice_channel.request;
-  const { provide, both } = globalThis.__sluice;
-  const { stringify, parse } = JSON;
+(function (host, shared, primordials) {
+  const { request, both } = shared;
+  const { jsonParse: parse, jsonStringify: stringify } = primordials;
   // Output fields v2 gives as Dates.
   const DATE_FIELDS = ['LastModified', 'Expires', 'CreationDate', 'ApproximateArrivalTimestamp', 'StreamCreationTimestamp'];
   const METHODS = {
@@ -102,7 +101,11 @@
   const globalConfig = {};
   const config = { update(options) { Object.assign(globalConfig, options); } };
   const AWS = { S3, Kinesis, Endpoint, Credentials, config };
-  provide('aws-sdk', () => ({ ...AWS, default: AWS }));
-  provide('aws-sdk/clients/s3', () => S3);
-  provide('aws-sdk/clients/kinesis', () => Kinesis);
-})();
+  return {
+    modules: {
+      'aws-sdk': { ...AWS, default: AWS },
+      'aws-sdk/clients/s3': S3,
+      'aws-sdk/clients/kinesis': Kinesis,
+    },
+  };
+})

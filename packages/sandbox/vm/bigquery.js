@@ -1,12 +1,11 @@
 // @ts-check
-// Meta shim: require('@google-cloud/bigquery') — BigQuery clients held by the host (src/meta/bigquery.ts).
+// Lazy group (a bridge, loaded on first require): require('@google-cloud/bigquery') — BigQuery clients held by the host (src/meta/bigquery.ts).
 // Datasets and tables here only name ids; each call crosses as (handle, datasetId, tableId, method,
 // args). Promise and callback forms as the SDK has them: a promise answers the SDK's array
 // ([metadata, apiResponse]), a callback gets its items as arguments (callback(err, metadata, apiResponse)).
-(function () {
-  const request = globalThis.__sluice_channel.request;
-  const { provide } = globalThis.__sluice;
-  const { stringify, parse } = JSON;
+(function (host, shared, primordials) {
+  const { request } = shared;
+  const { jsonParse: parse, jsonStringify: stringify } = primordials;
 
   /** The SDK's (options?, callback?) tail: [options, callback]. */
   const optionsAndCallback = (options, callback) => typeof options === 'function' ? [undefined, options] : [options, callback];
@@ -113,5 +112,9 @@
   });
 
   const module = { BigQuery, Dataset, Table };
-  provide('@google-cloud/bigquery', () => ({ ...module, default: module }));
-})();
+  return {
+    modules: {
+      '@google-cloud/bigquery': { ...module, default: module },
+    },
+  };
+})

@@ -1,13 +1,11 @@
 // @ts-check
-// Meta shim: require('@google-cloud/storage') — Storage, Bucket and File over clients held by the
+// Lazy group (a bridge, loaded on first require): require('@google-cloud/storage') — Storage, Bucket and File over clients held by the
 // host (src/meta/google-storage.ts). Promises answer the SDK's arrays ([contents], [exists],
 // [files, …]); callbacks get them spread, as the SDK calls them. A write stream collects what is
 // written and uploads it once, when it ends: 'finish' follows the upload, as the SDK's does.
-(function () {
-  const request = globalThis.__sluice_channel.request;
-  const { provide } = globalThis.__sluice;
-  const appRequire = globalThis.require; // taken before the app runs
-  const { stringify, parse } = JSON;
+(function (host, shared, primordials) {
+  const { request } = shared;
+  const { jsonParse: parse, jsonStringify: stringify } = primordials;
   const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
   const clientsByOptions = new Map();
   const tooLarge = () => new RangeError('GCS: an object is at most ' + MAX_OBJECT_BYTES + ' bytes');
@@ -142,7 +140,7 @@
     }
     /** The SDK's write stream: what is written is uploaded (one request) when it ends; then 'finish'. */
     createWriteStream(options) {
-      const { Writable } = appRequire('stream');
+      const { Writable } = shared.NodeStream;
       const given = options || {};
       const file = this;
       const chunks = [];
@@ -162,5 +160,9 @@
     }
   }
 
-  provide('@google-cloud/storage', () => ({ Storage, Bucket, File }));
-})();
+  return {
+    modules: {
+      '@google-cloud/storage': { Storage, Bucket, File },
+    },
+  };
+})

@@ -12,6 +12,9 @@
   const primordials = { jsonParse: JSON.parse, jsonStringify: JSON.stringify, toWellFormed: String.prototype.toWellFormed, concat: String.prototype.concat,
     dateGetTime: Date.prototype.getTime, numberValueOf: Number.prototype.valueOf, bigintValueOf: BigInt.prototype.valueOf };
   const shared = create(null);
+  // For the bridges' groups: the host channel and the callback/promise helper (both hidden from apps after set-up).
+  shared.request = globalThis.__sluice_channel.request;
+  shared.both = sluice.both;
   const loaded = create(null);
   const loading = create(null);
   const getters = create(null); // global name → the accessor's getter (still ours unless the app replaced it)

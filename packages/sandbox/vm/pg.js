@@ -1,11 +1,10 @@
 // @ts-check
-// Meta shim: require('pg') — Client and Pool over connections held by the host (src/meta/pg.ts),
+// Lazy group (a bridge, loaded on first require): require('pg') — Client and Pool over connections held by the host (src/meta/pg.ts),
 // run after the prelude with the other shims (src/realm.ts). node-postgres' API as apps use it:
 // callback and promise forms of connect, query and end; rows with Dates and Buffers as pg gives.
-(function () {
-  const request = globalThis.__sluice_channel.request;
-  const { provide, both } = globalThis.__sluice;
-  const { parse, stringify } = JSON;
+(function (host, shared, primordials) {
+  const { request, both } = shared;
+  const { jsonParse: parse, jsonStringify: stringify } = primordials;
   // pg's type ids whose values pg turns into Dates (date, timestamp, timestamptz) and Buffers (bytea).
   const DATE_TYPES = [1082, 1114, 1184];
   const BYTEA = 17;
@@ -102,5 +101,9 @@
     }
   }
 
-  provide('pg', () => ({ Client, Pool, default: { Client, Pool } }));
-})();
+  return {
+    modules: {
+      'pg': { Client, Pool, default: { Client, Pool } },
+    },
+  };
+})

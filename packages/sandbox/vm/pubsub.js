@@ -1,11 +1,10 @@
 // @ts-check
-// Meta shim: require('@google-cloud/pubsub') — PubSub and Topic over clients held by the host
+// Lazy group (a bridge, loaded on first require): require('@google-cloud/pubsub') — PubSub and Topic over clients held by the host
 // (src/meta/pubsub.ts). The SDK's API as apps use it: callback and promise forms, answers as the
 // SDK's arrays ([metadata], [topic, apiResponse], [exists]), publishes resolving with the message id.
-(function () {
-  const request = globalThis.__sluice_channel.request;
-  const { provide } = globalThis.__sluice;
-  const { stringify, parse } = JSON;
+(function (host, shared, primordials) {
+  const { request } = shared;
+  const { jsonParse: parse, jsonStringify: stringify } = primordials;
   const PROJECT_ID_PLACEHOLDER = '{{projectId}}';
 
   const decode = (json) => (json === undefined ? undefined : parse(json));
@@ -113,5 +112,9 @@
   }
 
   // The host loads the SDK as soon as an app requires it (see install in src/meta/pubsub.ts).
-  provide('@google-cloud/pubsub', () => ({ PubSub, Topic, default: { PubSub, Topic } }));
-})();
+  return {
+    modules: {
+      '@google-cloud/pubsub': { PubSub, Topic, default: { PubSub, Topic } },
+    },
+  };
+})

@@ -1,12 +1,11 @@
 // @ts-check
-// Meta shim: require('snowflake-sdk') — connections held by the host (src/meta/snowflake.ts), run
+// Lazy group (a bridge, loaded on first require): require('snowflake-sdk') — connections held by the host (src/meta/snowflake.ts), run
 // after the prelude with the other shims. snowflake-sdk's API as apps use it: createConnection,
 // connect(callback) / connectAsync(), execute({ sqlText, binds, complete }), destroy(callback),
 // isUp(), isValidAsync(); rows as plain objects keyed by column name, Dates and Buffers as the SDK gives.
-(function () {
-  const request = globalThis.__sluice_channel.request;
-  const { provide } = globalThis.__sluice;
-  const { parse, stringify } = JSON;
+(function (host, shared, primordials) {
+  const { request } = shared;
+  const { jsonParse: parse, jsonStringify: stringify } = primordials;
   // snowflake-sdk's column types whose values it gives as Dates, and as Buffers.
   const DATE_TYPES = ['date', 'timestamp_ltz', 'timestamp_ntz', 'timestamp_tz'];
   const BINARY = 'binary';
@@ -105,5 +104,9 @@
   const configure = () => {};
   const createConnection = (options) => new Connection(options);
   const snowflake = { createConnection, configure, STRING: 'STRING', BOOLEAN: 'BOOLEAN', NUMBER: 'NUMBER', DATE: 'DATE', OBJECT: 'OBJECT', ARRAY: 'ARRAY', JSON: 'JSON' };
-  provide('snowflake-sdk', () => ({ ...snowflake, default: snowflake }));
-})();
+  return {
+    modules: {
+      'snowflake-sdk': { ...snowflake, default: snowflake },
+    },
+  };
+})

@@ -129,5 +129,5 @@ export const awsSdkBridge: MetaCapability = {
       },
     };
   },
-  shim: () => AWS_SDK_JS,
+  lazy: { name: 'aws-sdk', modules: ['aws-sdk', 'aws-sdk/clients/s3', 'aws-sdk/clients/kinesis'], source: AWS_SDK_JS },
 };

@@ -233,5 +233,5 @@ export const bigqueryBridge: MetaCapability = {
       },
     };
   },
-  shim: () => BIGQUERY_JS,
+  lazy: { name: '@google-cloud/bigquery', modules: ['@google-cloud/bigquery'], source: BIGQUERY_JS },
 };

@@ -216,5 +216,5 @@ export const googleStorageBridge: MetaCapability = {
       },
     };
   },
-  shim: () => GOOGLE_STORAGE_JS,
+  lazy: { name: '@google-cloud/storage', requires: ['stream'], modules: ['@google-cloud/storage'], source: GOOGLE_STORAGE_JS },
 };

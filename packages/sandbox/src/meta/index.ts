@@ -32,7 +32,11 @@ export { CHANNEL_SHIM, HostChannel, type HostHandler } from './host-async';
 export { attachmentFile } from './global';
 export type { AppAttachmentFile } from './types';
 
+/** PostHog's network SDKs: host handlers per VM, their in-VM modules a lazy group each (`lazy`). */
+const SDK_BRIDGES: MetaCapability[] = [pgBridge, awsSdkBridge, googleStorageBridge, bigqueryBridge, snowflakeBridge, pubsubBridge];
+
 /** Every capability a VM gets, in install order. Adding one = one file + one line here. */
-export const META_CAPABILITIES: MetaCapability[] = [configMeta, globalMeta, attachmentsMeta, consoleMeta, jobsMeta, cacheMeta, storageMeta, fetchMeta, posthogMeta, geoipMeta, pgBridge, awsSdkBridge, googleStorageBridge, bigqueryBridge, snowflakeBridge, pubsubBridge,
+export const META_CAPABILITIES: MetaCapability[] = [configMeta, globalMeta, attachmentsMeta, consoleMeta, jobsMeta, cacheMeta, storageMeta, fetchMeta, posthogMeta, geoipMeta, ...SDK_BRIDGES,
   // App globals and built-in modules (issue 6), each group evaluated on first use (meta/lazy.ts).
-  lazyGlobals([encodingGlobals, urlGlobals, bufferGlobals, cryptoGlobals, zlibModule, streamModule, jsonwebtokenModule, genericPoolModule, intlGlobals, builtinModules])];
+  lazyGlobals([encodingGlobals, urlGlobals, bufferGlobals, cryptoGlobals, zlibModule, streamModule, jsonwebtokenModule, genericPoolModule, intlGlobals, builtinModules,
+    ...SDK_BRIDGES.flatMap((bridge) => (bridge.lazy ? [bridge.lazy] : []))])];

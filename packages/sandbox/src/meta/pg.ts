@@ -118,5 +118,5 @@ export const pgBridge: MetaCapability = {
       },
     };
   },
-  shim: () => PG_JS,
+  lazy: { name: 'pg', modules: ['pg'], source: PG_JS },
 };

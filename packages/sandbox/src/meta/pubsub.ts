@@ -300,5 +300,5 @@ export const pubsubBridge: MetaCapability = {
       },
     };
   },
-  shim: () => PUBSUB_JS,
+  lazy: { name: '@google-cloud/pubsub', modules: ['@google-cloud/pubsub'], source: PUBSUB_JS },
 };

@@ -217,5 +217,5 @@ export const snowflakeBridge: MetaCapability = {
       },
     };
   },
-  shim: () => SNOWFLAKE_JS,
+  lazy: { name: 'snowflake-sdk', modules: ['snowflake-sdk'], source: SNOWFLAKE_JS },
 };

@@ -5,6 +5,7 @@ export type { AppCache, AppStorage };
 import type { GuardedFetch } from '../host-fetch';
 import type { GeoIpDatabase } from './geoip';
 import type { HostHandler } from './host-async';
+import type { LazyGroup } from './lazy';
 
 /** A job an app asked for with `meta.jobs.<name>(payload).runAt(…)`. */
 export interface JobRequest {
@@ -67,5 +68,12 @@ export interface MetaCapability {
    * payload)` (see host-async.ts).
    */
   handlers?(context: MetaContext, onDispose: (close: () => void) => void): Record<string, HostHandler>;
-  shim(context: MetaContext): string;
+  /** The in-VM shim run at every VM's set-up (absent: none). */
+  shim?(context: MetaContext): string;
+  /**
+   * Or the VM side as a lazy group, evaluated only when the app first requires one of its modules
+   * (the SDK bridges: most apps use none, and their shims would cost every VM's set-up). Its
+   * `shared` holds the host channel's `request` and `both`.
+   */
+  lazy?: LazyGroup;
 }
