@@ -57,6 +57,19 @@ export function runCli(sluice: { env: Record<string, string>; url: string }, arg
   });
 }
 
+/**
+ * runCli without blocking this process: for tests whose own servers (a recorder an app posts to)
+ * must keep answering while the command runs.
+ */
+export function runCliAsync(sluice: { env: Record<string, string>; url: string }, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, cliArgv(...args), { cwd: REPO_ROOT, env: { ...process.env, ...sluice.env, SLUICE_URL: sluice.url } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((done) => child.once('close', (status) => done({ status, stdout, stderr })));
+}
+
 /** Starts `sluice <command>` exactly as `npm start` does (node on the built CLI). */
 export function spawnSluice(command: string, env: Record<string, string>): SluiceProcess {
   const child = spawn(process.execPath, cliArgv(command), {

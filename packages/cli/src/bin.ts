@@ -13,6 +13,8 @@ const USAGE = `usage: sluice <command>
                         upload the file of an attachment config field (meta.attachments[key])
   apps list | config <app> --config k=v … | enable <app> | disable <app> | order <app> … | remove <app> | logs <app> [--limit N] [--level L] [--follow]
                         [--project P] [--json]; <app> is an instance id or an app name (unambiguous in the project)
+  apps backfill <app> --from <ISO time> --to <ISO time> [--events a,b] [--rate N] [--no-wait] [--project P] [--json]
+                        send the stored events of [from, to) to a destination instance, with a progress bar
   projects create <name> [--id ID] [--json] | projects list [--json] | projects token <id>
   events tail [--project P] [--event NAME] [--distinct-id ID] [--json]
   status [--json]       the running processes (role, host, metrics URL, version, uptime) and queue depths

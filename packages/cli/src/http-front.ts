@@ -45,6 +45,7 @@ export async function createHttpFront(runtime: Runtime, options: HttpFrontOption
         await runtime.bus.publish(projectId);
       },
       processes: new ProcessRegistry(runtime.redis, config.redisPrefix),
+      backfillRate: config.backfillRate,
     });
   }
   return {

@@ -65,6 +65,12 @@ export interface SluiceConfig {
   deliverConcurrency: number;
   /** Multiplies PostHog's retry delays (5 s … 80 s); below 1 only to run the schedule fast in tests. */
   retryDelayScale: number;
+  /** Events per second a backfill sends when its request names no rate: live traffic keeps its share. */
+  backfillRate: number;
+  /** Events a backfill hands on as one slice (one deliver job, the only one in flight). */
+  backfillSliceEvents: number;
+  /** How long a runner holds a backfill without renewing: a dead runner's backfill is taken over after about this long. */
+  backfillLeaseMs: number;
   /** The periods of runEveryMinute/Hour/Day; shorter only to run schedules fast in tests. */
   scheduleEveryMs: { runEveryMinute: number; runEveryHour: number; runEveryDay: number };
   /** Default for instances that set none: an event whose processEvent throws goes on ("continue", PostHog) or is dropped. */
@@ -217,6 +223,9 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     appMemoryBytes: readInt(env, 'SLUICE_APP_MEMORY_MB', 64, 4, 4096) * 1024 * 1024,
     deliverConcurrency: readInt(env, 'SLUICE_DELIVER_CONCURRENCY', 64, 1, 10_000),
     retryDelayScale: readNumber(env, 'SLUICE_RETRY_DELAY_SCALE', 1, 0.0001, 100),
+    backfillRate: readInt(env, 'SLUICE_BACKFILL_RATE', 1000, 1, 1_000_000),
+    backfillSliceEvents: readInt(env, 'SLUICE_BACKFILL_SLICE_EVENTS', 500, 1, 10_000),
+    backfillLeaseMs: readInt(env, 'SLUICE_BACKFILL_LEASE_MS', 10_000, 1000, 600_000),
     scheduleEveryMs: {
       runEveryMinute: readInt(env, 'SLUICE_RUN_EVERY_MINUTE_MS', 60_000, 100, 86_400_000),
       runEveryHour: readInt(env, 'SLUICE_RUN_EVERY_HOUR_MS', 3_600_000, 100, 86_400_000 * 7),

@@ -102,6 +102,13 @@ export class SluiceMetrics {
     registers: [this.registry],
   });
 
+  readonly backfillEvents = new Counter({
+    name: 'sluice_backfill_events_total',
+    help: 'Stored events backfills handed to a destination (counted once their slice is done; a slice resent after a crash counts again).',
+    labelNames: ['app', 'instance'],
+    registers: [this.registry],
+  });
+
   readonly scheduleRuns = new Counter({
     name: 'sluice_schedule_runs_total',
     help: 'runEveryMinute/Hour/Day runs by outcome (ok, error, skipped: a run was still in progress or the tick was stale).',

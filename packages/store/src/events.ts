@@ -36,7 +36,7 @@ export async function insertEvents(db: Queryable, projectId: string, events: Plu
   return inserted;
 }
 
-function toEvent(row: Row): StoredEvent {
+export function toEvent(row: Row): StoredEvent {
   return {
     uuid: String(row.uuid),
     project_id: String(row.project_id),

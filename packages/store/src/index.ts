@@ -9,6 +9,7 @@ import type {
   StoredEvent,
 } from '@sluice/core';
 import type { AppAttachment, AppAttachmentInfo } from './attachments';
+import type { Backfill, BackfillCheckpoint, BackfillInput } from './backfills';
 import type { DeadLetter, DeadLetterInput } from './dead-letters';
 import type { EventFilter, LogFilter, StoredLogEntry } from './events';
 import { createPGliteSql } from './pglite';
@@ -112,6 +113,21 @@ export interface Store {
   countDeadLetters(projectId: string, options: { instanceId?: number; ids?: number[] }): Promise<number>;
   /** Deletes those of `ids` that belong to the project; returns how many were deleted. */
   deleteDeadLetters(projectId: string, ids: number[]): Promise<number>;
+  /** Starts a backfill (state running, total counted); null when the instance already has a running one. */
+  createBackfill(input: BackfillInput): Promise<Backfill | null>;
+  getBackfill(id: number): Promise<Backfill | null>;
+  /** An instance's backfills, newest first. */
+  listBackfills(instanceId: number): Promise<Backfill[]>;
+  /** Every running backfill, of every project (what runners take on). */
+  listRunningBackfills(): Promise<Backfill[]>;
+  /** Cancels it if running; the backfill as it now is, or null when that instance has no such backfill. */
+  cancelBackfill(instanceId: number, id: number): Promise<Backfill | null>;
+  /** The next events of a backfill after its checkpoint, oldest first (timestamp, uuid). */
+  backfillSlice(backfill: Backfill, limit: number): Promise<StoredEvent[]>;
+  /** Moves the checkpoint past a delivered slice; false when the backfill is no longer running. */
+  advanceBackfill(id: number, step: { checkpoint: BackfillCheckpoint; delivered: number; eventsPerSecond: number }): Promise<boolean>;
+  /** Ends a running backfill (done: total becomes done); false when it was not running. */
+  finishBackfill(id: number, state: 'done' | 'failed', error?: string): Promise<boolean>;
 }
 
 export interface StoreOptions {
@@ -140,6 +156,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 
 export type { AppAttachment, AppAttachmentInfo } from './attachments';
 export type { DeadLetter, DeadLetterInput } from './dead-letters';
+export type { Backfill, BackfillCheckpoint, BackfillInput, BackfillState } from './backfills';
 export { StoreInputError } from './errors';
 export { MIGRATIONS } from './migrations';
 export type { EventFilter, LogFilter, StoredLogEntry } from './events';

@@ -2,6 +2,8 @@ import type { AppConfig, AppLogEntry, AppRecord, InstanceSettings, PluginEvent }
 import * as appStorage from './app-storage';
 import * as apps from './apps';
 import * as attachments from './attachments';
+import * as backfills from './backfills';
+import type { Backfill, BackfillCheckpoint, BackfillInput } from './backfills';
 import * as deadLetters from './dead-letters';
 import { StoreInputError } from './errors';
 import type { DeadLetterFilter, DeadLetterInput } from './dead-letters';
@@ -173,5 +175,30 @@ export class SqlStore implements Store {
   }
   deleteDeadLetters(projectId: string, ids: number[]) {
     return deadLetters.deleteDeadLetters(this.sql, projectId, ids);
+  }
+
+  createBackfill(input: BackfillInput) {
+    return backfills.createBackfill(this.sql, input);
+  }
+  getBackfill(id: number) {
+    return backfills.getBackfill(this.sql, id);
+  }
+  listBackfills(instanceId: number) {
+    return backfills.listBackfills(this.sql, instanceId);
+  }
+  listRunningBackfills() {
+    return backfills.listRunningBackfills(this.sql);
+  }
+  cancelBackfill(instanceId: number, id: number) {
+    return backfills.cancelBackfill(this.sql, instanceId, id);
+  }
+  backfillSlice(backfill: Backfill, limit: number) {
+    return backfills.backfillSlice(this.sql, backfill, limit);
+  }
+  advanceBackfill(id: number, step: { checkpoint: BackfillCheckpoint; delivered: number; eventsPerSecond: number }) {
+    return backfills.advanceBackfill(this.sql, id, step);
+  }
+  finishBackfill(id: number, state: 'done' | 'failed', error?: string) {
+    return backfills.finishBackfill(this.sql, id, state, error);
   }
 }

@@ -8,6 +8,7 @@ import { adminValidatorCompiler, schemas } from './schemas';
 import { ARCHIVE_CONTENT_TYPES } from './app-archive';
 import { installApp, readArchiveInstall, readInstallRequest } from './app-install';
 import { attachmentRoutes } from './attachment-routes';
+import { backfillRoutes } from './backfill-routes';
 import { deadLetterRoutes } from './dead-letter-routes';
 import { instanceRoutes } from './instance-routes';
 import { appRoutes } from './app-routes';
@@ -24,6 +25,8 @@ export interface AdminDeps {
   pipelineChanged: (projectId: string) => Promise<void>;
   /** The running processes (service discovery, status). */
   processes: ProcessRegistry;
+  /** Events/s of a backfill whose request names no rate (SLUICE_BACKFILL_RATE). */
+  backfillRate: number;
 }
 
 type ProjectParams = { projectId: string };
@@ -51,7 +54,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   });
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   // The options fastify passed in carry this plugin's `/api` prefix: the children must not add it again.
-  const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged, processes: deps.processes };
+  const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged, processes: deps.processes, backfillRate: deps.backfillRate };
   await app.register(metricsTargetRoutes, childDeps);
   await app.register(securedRoutes, childDeps);
 }
@@ -71,6 +74,7 @@ async function securedRoutes(app: FastifyInstance, deps: AdminDeps): Promise<voi
   await app.register(readRoutes, deps);
   await app.register(appRoutes, deps);
   await app.register(attachmentRoutes, deps);
+  await app.register(backfillRoutes, deps);
   await app.register(statusRoutes, deps);
 
   app.get<{ Params: ProjectParams }>('/projects/:projectId/apps', { schema: schemas.listInstances }, async (request) => {

@@ -45,3 +45,11 @@ export function readAppSourceField(value: unknown, field = 'source'): AppSource 
   }
   return value as AppSource;
 }
+
+/** An ISO date or time as the store takes it (normalized to UTC); undefined when absent or empty. */
+export function readTime(raw: string | undefined, field: string): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const time = new Date(raw);
+  if (Number.isNaN(time.getTime())) throw invalidField(`"${field}" must be an ISO date or time, got "${raw}"`, field);
+  return time.toISOString();
+}

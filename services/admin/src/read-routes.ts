@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppLogLevel } from '@sluice/core';
 import type { LogFilter, StoredLogEntry, Store } from '@sluice/store';
-import { invalidField } from './body';
+import { invalidField, readTime } from './body';
 import { instanceOrNotFound, projectOrNotFound } from './lookup';
 import { readLimit } from './params';
 import type { AdminDeps } from './admin-routes';
@@ -15,13 +15,6 @@ type LogsQuery = { limit?: string; level?: string; from?: string; to?: string; f
 const LEVELS: AppLogLevel[] = ['debug', 'log', 'info', 'warn', 'error'];
 /** A follower polls the store this often: the log sink writes lines in batches every 500 ms. */
 const FOLLOW_POLL_MS = 500;
-
-function readTime(raw: string | undefined, field: string): string | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const time = new Date(raw);
-  if (Number.isNaN(time.getTime())) throw invalidField(`"${field}" must be an ISO date or time, got "${raw}"`, field);
-  return time.toISOString();
-}
 
 /** `?level=warn` is that level and above, in the order debug < log < info < warn < error. */
 function readLevels(raw: string | undefined): AppLogLevel[] | undefined {

@@ -32,7 +32,7 @@ export const adminValidatorCompiler: FastifySchemaCompiler<FastifySchema> = ({ s
   return check;
 };
 
-const TAGS = { projects: ['projects'], apps: ['apps'], instances: ['instances'], reads: ['events and logs'], deadLetters: ['dead letters'] };
+const TAGS = { projects: ['projects'], apps: ['apps'], instances: ['instances'], reads: ['events and logs'], deadLetters: ['dead letters'], backfills: ['backfills'] };
 export { TAGS };
 
 // ---- fragments ----
@@ -86,6 +86,29 @@ export const appSource = {
 
 /** How Sluice runs an instance; checked in detail by instance-settings.ts. */
 const instanceSettings = { type: 'object', additionalProperties: true, description: 'how Sluice runs the instance (limits, what a processEvent error does)' } as const;
+
+export const backfillParams = {
+  type: 'object',
+  properties: { projectId, instanceId, backfillId: { type: 'integer', minimum: 1, description: 'a backfill of the instance' } },
+  required: ['projectId', 'instanceId', 'backfillId'],
+} as const;
+
+const backfillView = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    id: { type: 'integer' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    events: { type: 'array', nullable: true, items: { type: 'string' } },
+    rate: { type: 'integer' },
+    done: { type: 'integer' },
+    total: { type: 'integer' },
+    eventsPerSecond: { type: 'number' },
+    state: { type: 'string', enum: ['running', 'done', 'cancelled', 'failed'] },
+    error: { type: 'string', nullable: true },
+  },
+} as const;
 
 const positiveIds = { type: 'array', items: { type: 'integer', minimum: 1 } } as const;
 
@@ -280,4 +303,24 @@ export const schemas = {
     body: { type: 'object', properties: { instanceId, ids: positiveIds, limit: { type: 'integer', minimum: 1 } } },
     response: { 200: { type: 'object', additionalProperties: true, properties: { replayed: { type: 'integer' }, remaining: { type: 'integer' } } }, ...errors(400, 404) },
   },
+  startBackfill: {
+    tags: TAGS.backfills,
+    summary: 'send the stored events of a time range to one destination instance (beyond PostHog)',
+    description:
+      'Events with from <= timestamp < to (optionally only the named events), oldest first, through the instance\'s onEvent/exportEvents with its retries and dead letters, at most `rate` events/s. One running backfill per instance (409); resumable after a crash.',
+    params: instanceParams,
+    body: {
+      type: 'object',
+      required: ['from', 'to'],
+      properties: {
+        from: time,
+        to: time,
+        events: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, description: 'only these event names' },
+        rate: { type: 'integer', minimum: 1, maximum: 1_000_000, description: 'events per second at most (default SLUICE_BACKFILL_RATE)' },
+      },
+    },
+    response: { 201: backfillView, ...errors(400, 404, 409) },
+  },
+  listBackfills: { tags: TAGS.backfills, summary: 'an instance\'s backfills, newest first', params: instanceParams, response: { 200: results(backfillView), ...errors(400, 404) } },
+  cancelBackfill: { tags: TAGS.backfills, summary: 'cancel a running backfill', params: backfillParams, response: { 200: backfillView, ...errors(400, 404, 409) } },
 } satisfies Record<string, FastifySchema & { tags: string[]; summary: string }>;

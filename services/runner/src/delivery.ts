@@ -7,7 +7,7 @@ import { ExportBuffers, exportSettings } from './export-buffer';
 import { settleFailures } from './failures';
 
 /** The delivery functions an app exports, in the order they are served. */
-function deliveryFunctions(capabilities: readonly string[]): DeliveryFunction[] {
+export function deliveryFunctions(capabilities: readonly string[]): DeliveryFunction[] {
   return (['onEvent', 'exportEvents'] as const).filter((fn) => capabilities.includes(fn));
 }
 

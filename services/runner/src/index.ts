@@ -2,6 +2,7 @@ import { isDestination, type AppLogEntry } from '@sluice/core';
 import { JOBS_QUEUE, SCHEDULES_QUEUE, STORE_QUEUE, deliverQueue, workerSetFor } from '@sluice/queues';
 import type { LogSink } from '@sluice/store';
 import { appJobProcessor } from './app-jobs';
+import { BackfillRunner } from './backfills';
 import type { RunnerContext } from './context';
 import { Delivery } from './delivery';
 import { Schedules } from './schedules';
@@ -21,7 +22,7 @@ export interface Runner {
 /**
  * The runner: the `store` queue (idempotent insert, then deliver jobs), the `deliver-<app>` queues
  * (onEvent / exportEvents with retries and dead letters), the `jobs` queue (meta.jobs) and the
- * `schedules` queue (runEvery*, produced by BullMQ job schedulers).
+ * `schedules` queue (runEvery*, produced by BullMQ job schedulers); and the backfills (backfills.ts).
  */
 export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const { logSink, ...rest } = options;
@@ -33,6 +34,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const workers = workerSetFor(config, options.connection, logger, options.producer);
   const delivery = new Delivery(context);
   const schedules = new Schedules(context);
+  const backfills = new BackfillRunner(context);
 
   async function refresh(): Promise<void> {
     for (const app of await store.listApps()) {
@@ -47,10 +49,13 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   workers.ensure(JOBS_QUEUE, appJobProcessor(context));
   workers.ensure(SCHEDULES_QUEUE, schedules.process);
   await refresh();
+  backfills.start();
   return {
     refresh,
     flushProject: (projectId) => delivery.buffers.flushProject(projectId),
     close: async () => {
+      // First: a backfill waiting on its slice stops waiting (the slice's jobs may never run once the workers are closed).
+      await backfills.close();
       const closing = workers.close();
       await delivery.buffers.close();
       await closing;

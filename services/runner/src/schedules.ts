@@ -1,12 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { SCHEDULED_FUNCTIONS, type AppInstance, type ScheduledFunction } from '@sluice/core';
 import { SCHEDULES_QUEUE, type ScheduleJob } from '@sluice/queues';
 import { AppSetupError, type CallResult } from '@sluice/sandbox';
 import { instanceLabels, type RunnerContext } from './context';
-
-/** Deletes the run lock only if this run still holds it (it may have expired and been taken). */
-const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+import { RedisLease } from './redis-lease';
 
 function schedulerId(instanceId: number, fn: ScheduledFunction): string {
   return `i${instanceId}.${fn}`;
@@ -63,10 +60,8 @@ export class Schedules {
       count(undefined, 'skipped');
       return;
     }
-    const lockKey = `${config.redisPrefix}:schedule-running:${schedulerId(instanceId, fn)}`;
-    const token = randomUUID();
-    const locked = await connection.set(lockKey, token, 'PX', config.appJobTimeoutMs + 10_000, 'NX');
-    if (!locked) {
+    const lock = new RedisLease(connection, `${config.redisPrefix}:schedule-running:${schedulerId(instanceId, fn)}`, config.appJobTimeoutMs + 10_000);
+    if (!(await lock.acquire())) {
       count(undefined, 'skipped');
       return;
     }
@@ -89,7 +84,7 @@ export class Schedules {
       }
       count(instance, result.ok ? 'ok' : 'error');
     } finally {
-      await connection.eval(RELEASE_LOCK, 1, lockKey, token);
+      await lock.release();
     }
   };
 }

@@ -42,6 +42,8 @@ function printInstances(instances: InstanceView[], out: NodeJS.WritableStream): 
 /** `sluice apps install <dir|archive> [--project P] [--config k=v …] [--order N] [--json]`, `sluice apps attach`, `list`, … */
 export async function appsCommand(args: string[], out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const [verb, ...rest] = args;
+  // Its own options (--from, --to, --rate…) and its own module.
+  if (verb === 'backfill') return (await import('./backfill')).backfillCommand(rest, out);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -154,5 +156,5 @@ export async function appsCommand(args: string[], out: NodeJS.WritableStream = p
     for (const line of results.reverse()) print(line);
     return;
   }
-  throw new CliError('usage: sluice apps install <dir|archive> | attach <id|name> <key> <file> | list | config <id|name> --config k=v … | enable <id|name> | disable <id|name> | order <id|name> … | remove <id|name> | logs <id|name> [--limit N] [--level L] [--follow]  [--project P] [--json]');
+  throw new CliError('usage: sluice apps install <dir|archive> | attach <id|name> <key> <file> | list | config <id|name> --config k=v … | enable <id|name> | disable <id|name> | order <id|name> … | remove <id|name> | logs <id|name> [--limit N] [--level L] [--follow] | backfill <id|name> --from T --to T [--events a,b] [--rate N] [--no-wait]  [--project P] [--json]');
 }
