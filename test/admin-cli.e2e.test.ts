@@ -16,7 +16,7 @@ describe('projects and app instances through the sluice CLI and the admin API (s
     expect(created.status, created.stderr).toBe(0);
     const project = JSON.parse(created.stdout);
     expect(project).toMatchObject({ id: 'web-shop-eu', name: 'Web Shop (EU)', token: expect.stringMatching(/^phc_/) });
-    expect(cli('projects', 'list').stdout).toMatch(/web-shop-eu\s+Web Shop \(EU\)\s+phc_/);
+    expect(cli('projects', 'list').stdout).toMatch(new RegExp(`web-shop-eu\\s+Web Shop \\(EU\\)\\s+phc_\\S+\\s+${project.teamId}\\s+no`));
     const duplicate = cli('projects', 'create', 'Web Shop (EU)');
     expect(duplicate.status).toBe(2);
     expect(duplicate.stderr).toMatch(/409.*already exists/);

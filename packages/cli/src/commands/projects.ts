@@ -6,6 +6,8 @@ interface ProjectView {
   id: string;
   name: string;
   token: string;
+  /** The number apps see as `team_id`. */
+  teamId: number;
   anonymizeIps: boolean;
 }
 
@@ -39,7 +41,7 @@ export async function projectsCommand(args: string[], out: NodeJS.WritableStream
   if (verb === 'list') {
     const results = await listProjects();
     if (values.json) out.write(`${JSON.stringify(results)}\n`);
-    else printTable(['ID', 'NAME', 'TOKEN', 'ANONYMIZE IPS'], results.map((p) => [p.id, p.name, p.token, p.anonymizeIps ? 'yes' : 'no']), out);
+    else printTable(['ID', 'NAME', 'TOKEN', 'TEAM ID', 'ANONYMIZE IPS'], results.map((p) => [p.id, p.name, p.token, String(p.teamId), p.anonymizeIps ? 'yes' : 'no']), out);
     return;
   }
   throw new CliError(USAGE);
