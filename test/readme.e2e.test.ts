@@ -61,8 +61,8 @@ describe('the README', () => {
       if (npm.exitCode !== null) throw new Error(`npm start exited ${npm.exitCode}: ${output}`);
       return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
     }, 90_000);
-    // Not a terminal: JSON log lines.
-    expect(output).toMatch(/^\{"level":30,.*"msg":"sluice intake \+ worker \+ runner listening/m);
+    // Not a terminal: JSON log lines. (pino writes asynchronously: the line may arrive after /readyz answers)
+    await waitFor('the listening log line', async () => /^\{"level":30,.*"msg":"sluice intake \+ worker \+ runner listening/m.test(output), 10_000, 50);
 
     const script = shellBlock('First steps').join('\n').replaceAll('localhost:8000', `127.0.0.1:${port}`).replaceAll('.sluice/', `${dataDir}/`);
     const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: REPO_ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
