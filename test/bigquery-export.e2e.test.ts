@@ -12,11 +12,11 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GuardedFetch, compileApp, createAppVm, type HostServices } from '@sluice/sandbox';
+import { GuardedFetch, type HostServices } from '@sluice/sandbox';
 import { admin, install, post, sampleEvents } from './helpers/api';
 import { serviceAccountKey, startBigQueryServer, type BigQueryServer } from './helpers/bigquery-server';
 import { makeTestCa } from './helpers/test-ca';
-import { egress, outOf, openConnectionsTo } from './helpers/bridge-apps';
+import { egress, outOf, loopAndThief } from './helpers/bridge-apps';
 import { ADMIN_TOKEN, startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 const PROJECT = 'sluice-bigquery-test';
@@ -245,10 +245,9 @@ describe('the BigQuery export app into a BigQuery REST server', () => {
   });
 
   it('caps the clients an instance holds (clients of the same options are one), gives another instance nothing by handle, and leaves no socket open after dispose', async () => {
-    const openSockets = () => openConnectionsTo(server.url);
-    const before = openSockets();
     const services = loopbackAllowed();
-    const looping = await compileApp({ 'plugin.json': JSON.stringify({ name: 'bq-loop' }), 'index.js': `const { BigQuery } = require('@google-cloud/bigquery')
+    const config = { key: JSON.stringify(serviceAccountKey(PROJECT, server.tokenUri, KEYS)), endpoint: server.url };
+    const { loop, stolen, socketsBefore, socketsWhileOpen, socketsAfter } = await loopAndThief({ looping: `const { BigQuery } = require('@google-cloud/bigquery')
       export async function processEvent(event, { config }) {
         const credentials = JSON.parse(config.key)
         for (let i = 0; i < 20; i++) await new BigQuery({ credentials, apiEndpoint: config.endpoint }).dataset('${DATASET}').table('calls').exists()
@@ -257,29 +256,18 @@ describe('the BigQuery export app into a BigQuery REST server', () => {
           for (;;) { await new BigQuery({ credentials, apiEndpoint: config.endpoint, location: 'L' + opened }).dataset('${DATASET}').table('calls').exists(); opened++ }
         } catch (e) { error = e.message }
         return Object.assign(event, { properties: { out: { opened, error } } })
-      }` });
-    const thief = await compileApp({ 'plugin.json': JSON.stringify({ name: 'bq-thief' }), 'index.js': `const { BigQuery } = require('@google-cloud/bigquery')
+      }`, thief: `const { BigQuery } = require('@google-cloud/bigquery')
       export async function processEvent(event) {
         const bq = new BigQuery({ projectId: 'p', credentials: { client_email: 'a@b', private_key: 'k' } })
         bq._handle = Promise.resolve(1) // the first client of the looping instance has handle 1 there
         let stolen
         try { await bq.dataset('d').table('t').exists() } catch (e) { stolen = e.message }
         return Object.assign(event, { properties: { out: { stolen } } })
-      }` });
-    const config = { key: JSON.stringify(serviceAccountKey(PROJECT, server.tokenUri, KEYS)), endpoint: server.url };
-    const a = await createAppVm({ instanceId: 1, name: 'bq-loop', code: looping.code, config, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
-    const b = await createAppVm({ instanceId: 2, name: 'bq-thief', code: thief.code, config: {}, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
-    try {
-      const [loop] = await a.processEventBatch([sampleEvents(1)[0] as any]);
-      // The twenty clients of one set of options were one: nine more fit under the cap of ten.
-      expect(loop).toMatchObject({ status: 'ok', event: { properties: { out: { opened: 9, error: expect.stringContaining('more than 10 open connections') } } } });
-      const [stolen] = await b.processEventBatch([sampleEvents(1)[0] as any]);
-      expect(stolen).toMatchObject({ status: 'ok', event: { properties: { out: { stolen: expect.stringContaining('no such client in this app') } } } });
-      expect(openSockets()).toBeGreaterThan(before); // the clients keep their connections alive
-    } finally {
-      a.dispose();
-      b.dispose();
-    }
-    await expect.poll(openSockets, { timeout: 5000 }).toBe(before);
+      }`, config, services, serverUrl: server.url });
+    // The twenty clients of one set of options were one: nine more fit under the cap of ten.
+    expect(loop).toMatchObject({ status: 'ok', event: { properties: { out: { opened: 9, error: expect.stringContaining('more than 10 open connections') } } } });
+    expect(stolen).toMatchObject({ status: 'ok', event: { properties: { out: { stolen: expect.stringContaining('no such client in this app') } } } });
+    expect(socketsWhileOpen).toBeGreaterThan(socketsBefore); // the clients keep their connections alive
+    await expect.poll(socketsAfter, { timeout: 5000 }).toBe(socketsBefore);
   });
 });

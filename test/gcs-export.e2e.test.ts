@@ -9,9 +9,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, install, post, sampleEvents } from './helpers/api';
 import { GcsServer } from './helpers/gcs-server';
-import { egress, runOnce, openConnectionsTo } from './helpers/bridge-apps';
+import { egress, runOnce, loopAndThief } from './helpers/bridge-apps';
 import { ADMIN_TOKEN, startSluice, waitFor, type RunningSluice } from './helpers/services';
-import { compileApp, createAppVm, type HostServices } from '@sluice/sandbox';
+import type { HostServices } from '@sluice/sandbox';
 
 const BUCKET = 'sluice-events';
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
@@ -255,10 +255,8 @@ describe("the GCS export app and require('@google-cloud/storage') against a GCS 
   });
 
   it('caps the clients an instance holds, gives another instance nothing by handle, and leaves no socket open after dispose', async () => {
-    const openSockets = () => openConnectionsTo(server.url);
-    const before = openSockets();
     const services = guard(['127.0.0.1']);
-    const looping = await compileApp({ 'plugin.json': JSON.stringify({ name: 'gcs-loop' }), 'index.js': `const { Storage } = require('@google-cloud/storage')
+    const { loop, stolen, socketsBefore, socketsWhileOpen, socketsAfter } = await loopAndThief({ looping: `const { Storage } = require('@google-cloud/storage')
       export async function processEvent(event, { config }) {
         // Storages with the same options share a client: one per batch costs nothing.
         for (let i = 0; i < 20; i++) await new Storage({ apiEndpoint: config.endpoint }).bucket('calls').exists()
@@ -268,26 +266,16 @@ describe("the GCS export app and require('@google-cloud/storage') against a GCS 
         } catch (error) { event.properties.error = error.message }
         event.properties.opened = opened
         return event
-      }` });
-    const thief = await compileApp({ 'plugin.json': JSON.stringify({ name: 'gcs-thief' }), 'index.js': `const { Storage } = require('@google-cloud/storage')
+      }`, thief: `const { Storage } = require('@google-cloud/storage')
       export async function processEvent(event) {
         const storage = new Storage({ apiEndpoint: 'http://203.0.113.1' })
         storage._handle = Promise.resolve(1) // the first client of the looping instance has handle 1 there
         try { await storage.bucket('calls').getFiles(); event.properties.stolen = true } catch (error) { event.properties.error = error.message }
         return event
-      }` });
-    const a = await createAppVm({ instanceId: 1, name: 'gcs-loop', code: looping.code, config: { endpoint: server.url }, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
-    const b = await createAppVm({ instanceId: 2, name: 'gcs-thief', code: thief.code, config: {}, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
-    try {
-      const [loop] = await a.processEventBatch([sampleEvents(1)[0] as any]);
-      expect(loop).toMatchObject({ status: 'ok', event: { properties: { opened: 10, error: expect.stringContaining('more than 10 open connections') } } });
-      const [stolen] = await b.processEventBatch([sampleEvents(1)[0] as any]);
-      expect(stolen).toMatchObject({ status: 'ok', event: { properties: { error: expect.stringContaining('no such client in this app') } } });
-      expect(openSockets()).toBeGreaterThan(before); // the clients keep their connections alive
-    } finally {
-      a.dispose();
-      b.dispose();
-    }
-    await expect.poll(openSockets, { timeout: 5000 }).toBe(before);
+      }`, config: { endpoint: server.url }, services, serverUrl: server.url });
+    expect(loop).toMatchObject({ status: 'ok', event: { properties: { opened: 10, error: expect.stringContaining('more than 10 open connections') } } });
+    expect(stolen).toMatchObject({ status: 'ok', event: { properties: { error: expect.stringContaining('no such client in this app') } } });
+    expect(socketsWhileOpen).toBeGreaterThan(socketsBefore); // the clients keep their connections alive
+    await expect.poll(socketsAfter, { timeout: 5000 }).toBe(socketsBefore);
   });
 });

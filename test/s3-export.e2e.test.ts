@@ -11,7 +11,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, install, post, sampleEvents } from './helpers/api';
-import { openConnectionsTo } from './helpers/bridge-apps';
+import { loopAndThief } from './helpers/bridge-apps';
 import { startSluice, waitFor, type RunningSluice } from './helpers/services';
 import { GuardedFetch, compileApp, createAppVm } from '@sluice/sandbox';
 
@@ -103,10 +103,8 @@ describe('the S3 export app into an S3-protocol server', () => {
   });
 
   it('caps the clients an instance holds, gives another instance nothing by handle, and leaves no socket open after dispose', async () => {
-    const openSockets = () => openConnectionsTo(endpoint);
-    const before = openSockets();
     const services = { fetch: new GuardedFetch({ allowPrivate: ['127.0.0.1'], timeoutMs: 5000, maxResponseBytes: 1_000_000, maxRedirects: 0 }) };
-    const looping = await compileApp({ 'plugin.json': JSON.stringify({ name: 's3-loop' }), 'index.js': `const { S3 } = require('aws-sdk')
+    const { loop, stolen, socketsBefore, socketsWhileOpen, socketsAfter } = await loopAndThief({ looping: `const { S3 } = require('aws-sdk')
       export async function processEvent(event, { config }) {
         let opened = 0
         try {
@@ -118,26 +116,16 @@ describe('the S3 export app into an S3-protocol server', () => {
         } catch (error) { event.properties.error = error.message }
         event.properties.opened = opened
         return event
-      }` });
-    const thief = await compileApp({ 'plugin.json': JSON.stringify({ name: 's3-thief' }), 'index.js': `const { S3 } = require('aws-sdk')
+      }`, thief: `const { S3 } = require('aws-sdk')
       export async function processEvent(event) {
         const s3 = new S3({ endpoint: 'http://203.0.113.1' })
         s3._handle = Promise.resolve(1) // the first client of the looping instance has handle 1 there
         try { await s3.listObjectsV2({ Bucket: '${BUCKET}' }).promise(); event.properties.stolen = true } catch (error) { event.properties.error = error.message }
         return event
-      }` });
-    const a = await createAppVm({ instanceId: 1, name: 's3-loop', code: looping.code, config: { endpoint }, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
-    const b = await createAppVm({ instanceId: 2, name: 's3-thief', code: thief.code, config: {}, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
-    try {
-      const [loop] = await a.processEventBatch([sampleEvents(1)[0] as any]);
-      expect(loop).toMatchObject({ status: 'ok', event: { properties: { opened: 10, error: expect.stringContaining('more than 10 open connections') } } });
-      const [stolen] = await b.processEventBatch([sampleEvents(1)[0] as any]);
-      expect(stolen).toMatchObject({ status: 'ok', event: { properties: { error: expect.stringContaining('no such client in this app') } } });
-      expect(openSockets()).toBeGreaterThan(before); // the ten clients keep their connections alive
-    } finally {
-      a.dispose();
-      b.dispose();
-    }
-    await expect.poll(openSockets, { timeout: 5000 }).toBe(before);
+      }`, config: { endpoint }, services, serverUrl: endpoint });
+    expect(loop).toMatchObject({ status: 'ok', event: { properties: { opened: 10, error: expect.stringContaining('more than 10 open connections') } } });
+    expect(stolen).toMatchObject({ status: 'ok', event: { properties: { error: expect.stringContaining('no such client in this app') } } });
+    expect(socketsWhileOpen).toBeGreaterThan(socketsBefore); // the ten clients keep their connections alive
+    await expect.poll(socketsAfter, { timeout: 5000 }).toBe(socketsBefore);
   });
 });

@@ -38,3 +38,28 @@ export function openConnectionsTo(url: string): number {
   const { port } = new URL(url);
   return execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
 }
+
+/**
+ * The isolation check of every SDK bridge's test: instance 1 runs `looping` (it opens clients of
+ * `serverUrl` until the cap refuses one) and instance 2 runs `thief` (it forges instance 1's first
+ * handle), on the same host services. Answers both outcomes and the connections to `serverUrl`
+ * before, while both VMs live, and (a probe to poll) after they are disposed.
+ */
+export async function loopAndThief(options: { looping: string; thief: string; config: Record<string, string>; services: HostServices; serverUrl: string }) {
+  const { looping, thief, config, services, serverUrl } = options;
+  const socketsBefore = openConnectionsTo(serverUrl);
+  const [loopApp, thiefApp] = await Promise.all([
+    compileApp({ 'plugin.json': JSON.stringify({ name: 'loop' }), 'index.js': looping }),
+    compileApp({ 'plugin.json': JSON.stringify({ name: 'thief' }), 'index.js': thief }),
+  ]);
+  const a = await createAppVm({ instanceId: 1, name: 'loop', code: loopApp.code, config, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
+  const b = await createAppVm({ instanceId: 2, name: 'thief', code: thiefApp.code, config: {}, limits: { callTimeoutMs: 20_000 }, onLog: () => {}, services });
+  try {
+    const [loop] = await a.processEventBatch([sampleEvents(1)[0] as never]);
+    const [stolen] = await b.processEventBatch([sampleEvents(1)[0] as never]);
+    return { loop: loop!, stolen: stolen!, socketsBefore, socketsWhileOpen: openConnectionsTo(serverUrl), socketsAfter: () => openConnectionsTo(serverUrl) };
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}
