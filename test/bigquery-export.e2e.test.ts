@@ -13,11 +13,11 @@ import type { AddressInfo } from 'node:net';
 import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardedFetch, type HostServices } from '@sluice/sandbox';
-import { admin, install, post, sampleEvents } from './helpers/api';
+import { admin, post, sampleEvents, installWithKeyFile } from './helpers/api';
 import { serviceAccountKey, startBigQueryServer, type BigQueryServer } from './helpers/bigquery-server';
 import { makeTestCa } from './helpers/test-ca';
 import { egress, outOf, loopAndThief } from './helpers/bridge-apps';
-import { ADMIN_TOKEN, startSluice, waitFor, type RunningSluice } from './helpers/services';
+import { startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 const PROJECT = 'sluice-bigquery-test';
 const DATASET = 'posthog';
@@ -44,15 +44,9 @@ describe('the BigQuery export app into a BigQuery REST server', () => {
 
   /** Installs the compat app for `tableId`, uploads its key file, and enables it (PostHog's attachment flow). */
   async function installExport(tableId: string): Promise<void> {
-    const installed = await install(sluice.url, 'test/compat/bigquery-export', { datasetId: DATASET, tableId, exportEventsBufferSeconds: '0.5' });
-    const path = `/api/projects/default/apps/${installed.id}`;
-    const upload = await fetch(`${sluice.url}${path}/attachments/googleCloudKeyJson`, {
-      method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(serviceAccountKey(PROJECT, server.tokenUri, KEYS)),
-    });
-    expect(upload.status, await upload.text()).toBeLessThan(300);
-    expect((await admin(sluice.url, 'PATCH', path, { enabled: true })).status).toBe(200);
+    await installWithKeyFile(sluice.url, 'test/compat/bigquery-export', { datasetId: DATASET, tableId, exportEventsBufferSeconds: '0.5' }, serviceAccountKey(PROJECT, server.tokenUri, KEYS));
   }
+
 
   it('inserts every exported event once with its uuid as insertId and the numeric team_id; creates the table, or adds the fields an older one lacks', async () => {
     // An older table of the export: without bq_ingested_timestamp, which setupPlugin adds.

@@ -7,10 +7,10 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, install, post, sampleEvents } from './helpers/api';
+import { admin, post, sampleEvents, installWithKeyFile } from './helpers/api';
 import { GcsServer } from './helpers/gcs-server';
 import { egress, runOnce, loopAndThief } from './helpers/bridge-apps';
-import { ADMIN_TOKEN, startSluice, waitFor, type RunningSluice } from './helpers/services';
+import { startSluice, waitFor, type RunningSluice } from './helpers/services';
 import type { HostServices } from '@sluice/sandbox';
 
 const BUCKET = 'sluice-events';
@@ -56,15 +56,9 @@ describe('the GCS export app through the pipeline, into a GCS JSON-API server as
 
   /** Installs the compat app into `bucketName`, uploads its key file, and enables it (PostHog's attachment flow). */
   async function installExport(bucketName: string, fileFormat: string): Promise<void> {
-    const installed = await install(sluice.url, 'test/compat/gcs-export', { bucketName, fileFormat, exportEventsToIgnore: '', exportEventsBufferSeconds: '0.5' });
-    const path = `/api/projects/default/apps/${installed.id}`;
-    const upload = await fetch(`${sluice.url}${path}/attachments/googleCloudKeyJson`, {
-      method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'content-disposition': 'attachment; filename="key.json"' },
-      body: JSON.stringify(KEY_JSON),
-    });
-    expect(upload.status, await upload.text()).toBeLessThan(300);
-    expect((await admin(sluice.url, 'PATCH', path, { enabled: true })).status).toBe(200);
+    await installWithKeyFile(sluice.url, 'test/compat/gcs-export', { bucketName, fileFormat, exportEventsToIgnore: '', exportEventsBufferSeconds: '0.5' }, KEY_JSON);
   }
+
 
   it('stores every exported event once, as CSV and as JSON lines, with the numeric team_id, one multipart upload per batch', async () => {
     await installExport('csv-events', 'csv');

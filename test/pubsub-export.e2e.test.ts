@@ -11,11 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardedFetch, type HostServices } from '@sluice/sandbox';
-import { admin, install, post, sampleEvents } from './helpers/api';
+import { admin, post, sampleEvents, installWithKeyFile } from './helpers/api';
 import { startPubSubServer, type PubSubServer } from './helpers/pubsub-server';
 import { makeTestCa } from './helpers/test-ca';
 import { egress, outOf } from './helpers/bridge-apps';
-import { ADMIN_TOKEN, startSluice, waitFor, type RunningSluice } from './helpers/services';
+import { startSluice, waitFor, type RunningSluice } from './helpers/services';
 
 const PROJECT = 'sluice-pubsub-test';
 
@@ -62,14 +62,9 @@ describe('the Pub/Sub export app into a Pub/Sub Publisher over gRPC', () => {
 
   /** Installs the compat app for `topicId`, uploads its key file, and enables it (PostHog's attachment flow). */
   async function installExport(topicId: string, messageAttributes: string): Promise<void> {
-    const installed = await install(sluice.url, 'test/compat/pubsub-export', { topicId, messageAttributes, exportEventsBufferSeconds: '0.5' });
-    const path = `/api/projects/default/apps/${installed.id}`;
-    const upload = await fetch(`${sluice.url}${path}/attachments/googleCloudKeyJson`, {
-      method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(serviceAccount().key),
-    });
-    expect(upload.status, await upload.text()).toBeLessThan(300);
-    expect((await admin(sluice.url, 'PATCH', path, { enabled: true })).status).toBe(200);
+    await installWithKeyFile(sluice.url, 'test/compat/pubsub-export', { topicId, messageAttributes, exportEventsBufferSeconds: '0.5' }, serviceAccount().key);
   }
+
 
   it('publishes every exported event once, as JSON with the numeric team_id; creates the topic only when NOT_FOUND', async () => {
     const existing = `projects/${PROJECT}/topics/existing-events`;

@@ -76,3 +76,21 @@ export async function capture(url: string, events: Array<Record<string, unknown>
   const { status, body } = await post(url, '/batch', { api_key: PROJECT_TOKEN, batch: events });
   if (status !== 200) throw new Error(`capture: ${status} ${JSON.stringify(body)}`);
 }
+
+/**
+ * Installs the app in `dir` with `config`, uploads `key` as its `googleCloudKeyJson` attachment
+ * (PostHog's Google apps take their service-account key file so) and enables it: the instance.
+ */
+export async function installWithKeyFile(url: string, dir: string, config: Record<string, string>, key: unknown): Promise<any> {
+  const installed = await install(url, dir, config);
+  const path = `/api/projects/default/apps/${installed.id}`;
+  const upload = await fetch(`${url}${path}/attachments/googleCloudKeyJson`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'content-disposition': 'attachment; filename="key.json"' },
+    body: JSON.stringify(key),
+  });
+  if (upload.status >= 300) throw new Error(`attaching the key to ${dir} failed: ${upload.status} ${await upload.text()}`);
+  const enabled = await admin(url, 'PATCH', path, { enabled: true });
+  if (enabled.status !== 200) throw new Error(`enabling ${dir} failed: ${enabled.status} ${JSON.stringify(enabled.body)}`);
+  return enabled.body;
+}
