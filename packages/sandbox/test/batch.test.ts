@@ -150,3 +150,53 @@ describe('a batch that hits a limit is bisected to its culprits', () => {
     vm.dispose();
   });
 });
+
+describe("one person's events run one after another within a batch", () => {
+  // Reads a per-person counter, yields, then writes it back: run concurrently, every event of a
+  // person would read the same value (the lost update issue 14 describes for meta.cache counters).
+  const numbering = `
+    const counts = {}; const trail = [];
+    exports.processEvent = async (e) => {
+      trail.push('start ' + e.distinct_id);
+      const n = counts[e.distinct_id] || 0;
+      await null; await null; await null;
+      counts[e.distinct_id] = n + 1;
+      e.properties.n = n; e.properties.trail = trail.slice();
+      return e;
+    }`;
+
+  it("numbers each person's events in batch order, while different people run concurrently", async () => {
+    const base = sample(1)[0]!;
+    const people = ['ada', 'bob', 'cy'];
+    const events = Array.from({ length: 30 }, (_, i) => ({ ...base, uuid: `n-${i}`, distinct_id: people[i % 3]!, properties: { i } }));
+    const { vm } = await vmOf(numbering);
+    const outcomes = await vm.processEventBatch(events);
+    const numbers = outcomes.map((outcome) => (outcome.status === 'ok' ? outcome.event.properties.n : outcome.status));
+    expect(numbers).toEqual(events.map((_, i) => Math.floor(i / 3)));
+    // bob's and cy's first events started before ada's first had finished (no global serialisation).
+    const first = outcomes[0]!;
+    expect(first.status === 'ok' && first.event.properties.trail).toEqual(['start ada', 'start bob', 'start cy']);
+    vm.dispose();
+  });
+
+  it('a failing event does not hold back or break the person’s next one', async () => {
+    const base = sample(1)[0]!;
+    const code = `
+      const seen = {};
+      exports.processEvent = async (e) => {
+        const before = seen[e.distinct_id] || [];
+        await null;
+        seen[e.distinct_id] = before.concat(e.uuid);
+        if (e.properties.fail) throw new Error('nope');
+        e.properties.before = before;
+        return e;
+      }`;
+    const events = [0, 1, 2].map((i) => ({ ...base, uuid: `f-${i}`, distinct_id: 'ada', properties: { fail: i === 1 } }));
+    const { vm } = await vmOf(code);
+    const outcomes = await vm.processEventBatch(events);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['ok', 'error', 'ok']);
+    const last = outcomes[2]!;
+    expect(last.status === 'ok' && last.event.properties.before).toEqual(['f-0', 'f-1']);
+    vm.dispose();
+  });
+});

@@ -335,20 +335,34 @@
           );
         }
         let pending = null;
-        for (let i = 0; i < n; i++) {
+        // One person's events run one after another, in batch order (PostHog's per-distinct_id
+        // order): while a person's async processEvent is unsettled, that person's next event
+        // waits for it; other people's events run meanwhile. Keyed by distinct_id, which the
+        // host gives every event as a string.
+        let busy = null;
+        const run = (i) => {
           try {
             const result = app.processEvent(events[i], sluice.meta);
             if (result && typeof result.then === 'function') {
-              (pending || (pending = [])).push(Promise.resolve(result).then(
+              return Promise.resolve(result).then(
                 (value) => { results[i] = value; },
                 (error) => { sluice.rethrowLimit(error); failed[i] = { status: 'error', error: sluice.describe(error) }; },
-              ));
-            } else {
-              results[i] = result;
+              );
             }
+            results[i] = result;
           } catch (error) {
             sluice.rethrowLimit(error);
             failed[i] = { status: 'error', error: sluice.describe(error) };
+          }
+          return null;
+        };
+        for (let i = 0; i < n; i++) {
+          const person = events[i].distinct_id;
+          const before = busy && busy.get(person);
+          const settled = before ? before.then(() => run(i)) : run(i);
+          if (settled) {
+            (pending || (pending = [])).push(settled);
+            (busy || (busy = new Map())).set(person, settled);
           }
         }
         // Synchronous apps (most) answer at once; async ones give a promise the host pumps.
