@@ -292,16 +292,24 @@ describe('compatibility corpus: PostHog apps, unmodified, through the real pipel
     const three = await stored('firstTime', [secondPurchase]);
     expect(appProperties(three.get(secondPurchase.uuid)!.properties)).toEqual(received({ is_first_event_ever: false, is_first_event_for_user: true }));
 
+    // A person's two events in one batch: the second sees the first (issue 14: one person's events run in order).
+    const linFirst = event('signed_up', 'lin');
+    const linSecond = event('signed_up', 'lin', { plan: 'pro' });
+    await send('firstTime', [linFirst, linSecond]);
+    const four = await stored('firstTime', [linFirst, linSecond]);
+    expect(appProperties(four.get(linFirst.uuid)!.properties)).toEqual(received({ is_first_event_ever: false, is_first_event_for_user: true }));
+    expect(appProperties(four.get(linSecond.uuid)!.properties)).toEqual(received({ plan: 'pro', is_first_event_ever: false, is_first_event_for_user: false }));
+
     // What it remembered: persistent flags in Postgres (meta.storage), copies in Redis (meta.cache).
     const db = await cluster.db();
     try {
       const { rows } = await db.query('SELECT key, value FROM app_storage WHERE instance_id = $1 ORDER BY key', [projects.firstTime!.instance.id]);
-      expect(rows).toEqual(['purchase', 'purchase_ada', 'purchase_grace', 'signed_up', 'signed_up_ada', 'signed_up_grace'].map((key) => ({ key, value: 'true' })));
+      expect(rows).toEqual(['purchase', 'purchase_ada', 'purchase_grace', 'signed_up', 'signed_up_ada', 'signed_up_grace', 'signed_up_lin'].map((key) => ({ key, value: 'true' })));
     } finally {
       await db.end();
     }
     const cached = await redis.keys(`${cluster.env.SLUICE_REDIS_PREFIX}:cache:${projects.firstTime!.instance.id}:seen:*`);
-    expect(cached.map((key) => key.split(':seen:')[1]).sort()).toEqual(['purchase', 'purchase_ada', 'purchase_grace', 'signed_up', 'signed_up_ada', 'signed_up_grace']);
+    expect(cached.map((key) => key.split(':seen:')[1]).sort()).toEqual(['purchase', 'purchase_ada', 'purchase_grace', 'signed_up', 'signed_up_ada', 'signed_up_grace', 'signed_up_lin']);
   });
 
   it('currency normalization (CommonJS over two files; fetch + meta.storage + runEveryDay): converts amounts with rates it refreshes daily', async () => {
