@@ -3,15 +3,9 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import LZString from 'lz-string';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, install, storedEvents } from './helpers/api';
+import { admin, install, metricValue, storedEvents } from './helpers/api';
 import { startCluster, type Cluster } from './helpers/cluster';
 import { PROJECT_TOKEN, startSluice, waitFor, type RunningSluice } from './helpers/services';
-
-/** One sample's value in a Prometheus text exposition (0 when absent). */
-function metricValue(text: string, sample: string): number {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
-  return line ? Number(line.slice(sample.length + 1)) : 0;
-}
 
 function event(name: string, properties: Record<string, unknown> = {}) {
   return { event: name, distinct_id: 'compat-user', uuid: randomUUID(), properties };

@@ -94,3 +94,9 @@ export async function installWithKeyFile(url: string, dir: string, config: Recor
   if (enabled.status !== 200) throw new Error(`enabling ${dir} failed: ${enabled.status} ${JSON.stringify(enabled.body)}`);
   return enabled.body;
 }
+
+/** One sample's value in a Prometheus text exposition (0 when absent). */
+export function metricValue(text: string, sample: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}

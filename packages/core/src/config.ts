@@ -39,6 +39,13 @@ export interface SluiceConfig {
   /** Per-project token bucket in Redis: events per second (0 = no limit) and burst size. */
   rateLimitEventsPerSecond: number;
   rateLimitBurst: number;
+  /**
+   * PostHog's hot-person rule: a token bucket per person (project + distinct_id) in each intake,
+   * `personBucketCapacity` events, refilled at `personBucketRefillPerSecond`; a person's events
+   * beyond it overflow (counted, and an ingestion warning at most once per person per hour).
+   */
+  personBucketCapacity: number;
+  personBucketRefillPerSecond: number;
   /** Intake answers 503 while the first queue of a project's route holds more waiting jobs than this (0 = never). */
   backpressureWaitingJobs: number;
   /** Proxies whose X-Forwarded-For is believed (fastify's trustProxy: addresses/CIDRs, a hop count, or true). */
@@ -207,6 +214,8 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     maxEventsPerRequest: readInt(env, 'SLUICE_MAX_EVENTS_PER_REQUEST', 10_000, 1, 1_000_000),
     rateLimitEventsPerSecond: readNumber(env, 'SLUICE_RATE_LIMIT_EVENTS_PER_SECOND', 0, 0, 10_000_000),
     rateLimitBurst: readInt(env, 'SLUICE_RATE_LIMIT_BURST', 0, 0, 100_000_000),
+    personBucketCapacity: readInt(env, 'SLUICE_PERSON_BUCKET_CAPACITY', 1000, 1, 100_000_000),
+    personBucketRefillPerSecond: readNumber(env, 'SLUICE_PERSON_BUCKET_REFILL_PER_SECOND', 1, 0.001, 10_000_000),
     backpressureWaitingJobs: readInt(env, 'SLUICE_BACKPRESSURE_WAITING_JOBS', 5_000, 0, 10_000_000),
     trustedProxies: readTrustedProxies(env),
     // One thread per core the event loop leaves free, up to 4 (beyond that, run more intakes).

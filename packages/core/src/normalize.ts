@@ -208,6 +208,11 @@ export function checkRawEvent(raw: RawEvent, index: number): void {
   }
 }
 
+/** A checked raw event's person: its distinct_id as normalizing will set it (a string). */
+export function rawDistinctId(raw: RawEvent): string {
+  return String(distinctIdOf(raw, isRecord(raw.properties) ? raw.properties : {}));
+}
+
 /**
  * A normalizer for the events of one request: what is the same for all of them (the time, the
  * request's sent_at) is worked out once.

@@ -23,6 +23,13 @@ export class SluiceMetrics {
     registers: [this.registry],
   });
 
+  readonly overflowEvents = new Counter({
+    name: 'sluice_ingestion_overflow_events_total',
+    help: "Events of hot persons: beyond their person's token bucket (SLUICE_PERSON_BUCKET_CAPACITY, refilled at SLUICE_PERSON_BUCKET_REFILL_PER_SECOND).",
+    labelNames: ['project'],
+    registers: [this.registry],
+  });
+
   readonly intakeBodyChecks = new Counter({
     name: 'sluice_intake_body_checks_total',
     help: 'Capture bodies decoded and checked, by where (thread = a body-check thread, event_loop = inline).',

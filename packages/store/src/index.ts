@@ -10,6 +10,7 @@ import type {
 } from '@sluice/core';
 import type { AppAttachment, AppAttachmentInfo } from './attachments';
 import type { Backfill, BackfillCheckpoint, BackfillInput } from './backfills';
+import type { IngestionWarning, IngestionWarningInput } from './ingestion-warnings';
 import type { DeadLetter, DeadLetterInput } from './dead-letters';
 import type { EventFilter, LogFilter, StoredLogEntry } from './events';
 import { createPGliteSql } from './pglite';
@@ -128,6 +129,10 @@ export interface Store {
   advanceBackfill(id: number, step: { checkpoint: BackfillCheckpoint; delivered: number; eventsPerSecond: number }): Promise<boolean>;
   /** Ends a running backfill (done: total becomes done); false when it was not running. */
   finishBackfill(id: number, state: 'done' | 'failed', error?: string): Promise<boolean>;
+  /** Records an ingestion warning unless that project, type and key has one this hour; whether it was written. */
+  addIngestionWarning(warning: IngestionWarningInput): Promise<boolean>;
+  /** A project's ingestion warnings, newest first. */
+  listIngestionWarnings(projectId: string, limit: number): Promise<IngestionWarning[]>;
 }
 
 export interface StoreOptions {
@@ -157,6 +162,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 export type { AppAttachment, AppAttachmentInfo } from './attachments';
 export type { DeadLetter, DeadLetterInput } from './dead-letters';
 export type { Backfill, BackfillCheckpoint, BackfillInput, BackfillState } from './backfills';
+export type { IngestionWarning, IngestionWarningInput } from './ingestion-warnings';
 export { StoreInputError } from './errors';
 export { MIGRATIONS } from './migrations';
 export type { EventFilter, LogFilter, StoredLogEntry } from './events';

@@ -3,6 +3,8 @@ import * as appStorage from './app-storage';
 import * as apps from './apps';
 import * as attachments from './attachments';
 import * as backfills from './backfills';
+import * as warnings from './ingestion-warnings';
+import type { IngestionWarningInput } from './ingestion-warnings';
 import type { Backfill, BackfillCheckpoint, BackfillInput } from './backfills';
 import * as deadLetters from './dead-letters';
 import { StoreInputError } from './errors';
@@ -200,5 +202,12 @@ export class SqlStore implements Store {
   }
   finishBackfill(id: number, state: 'done' | 'failed', error?: string) {
     return backfills.finishBackfill(this.sql, id, state, error);
+  }
+
+  addIngestionWarning(warning: IngestionWarningInput) {
+    return warnings.addIngestionWarning(this.sql, warning);
+  }
+  listIngestionWarnings(projectId: string, limit: number) {
+    return warnings.listIngestionWarnings(this.sql, projectId, limit);
   }
 }

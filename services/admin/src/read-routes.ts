@@ -63,7 +63,7 @@ async function followLogs(store: Store, reply: FastifyReply, instanceId: number,
   }
 }
 
-/** Reading what the pipeline stored: events with filters and pages, app logs with filters or followed live. */
+/** Reading what the pipeline stored: events with filters and pages, app logs with filters or followed live, ingestion warnings. */
 export async function readRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { store } = deps;
 
@@ -95,5 +95,10 @@ export async function readRoutes(app: FastifyInstance, deps: AdminDeps): Promise
     });
     const last = results.at(-1);
     return { results, next: results.length === limit && last ? encodeCursor(last.timestamp, last.uuid) : null };
+  });
+
+  app.get<{ Params: ProjectParams; Querystring: { limit?: string } }>('/projects/:projectId/warnings', { schema: schemas.warnings }, async (request) => {
+    const { id } = await projectOrNotFound(store, request.params.projectId);
+    return { results: await store.listIngestionWarnings(id, readLimit(request.query.limit, 100, 10_000)) };
   });
 }

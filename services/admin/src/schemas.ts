@@ -289,6 +289,25 @@ export const schemas = {
     response: { 200: { type: 'object', additionalProperties: true, properties: { results: { type: 'array', items: anyObject }, next: { type: ['string', 'null'] } } }, ...errors(400, 404) },
   },
 
+  warnings: {
+    tags: TAGS.reads,
+    summary: "the project's ingestion warnings, newest first (e.g. `ingestion_capacity_overflow`: a person's events beyond their token bucket, at most one per person per hour)",
+    params: projectParams,
+    querystring: { type: 'object', properties: { limit } },
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          results: {
+            type: 'array',
+            items: { type: 'object', properties: { id: { type: 'integer' }, type: { type: 'string' }, details: anyObject, timestamp: { type: 'string' } } },
+          },
+        },
+      },
+      ...errors(400, 404),
+    },
+  },
+
   deadLetters: {
     tags: TAGS.deadLetters,
     summary: 'events a destination gave up on, oldest first',

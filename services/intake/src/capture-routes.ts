@@ -5,9 +5,11 @@ import type { SluiceMetrics } from '@sluice/metrics';
 import { entryQueue } from '@sluice/queues';
 import type { Backpressure } from './backpressure';
 import type { CaptureChecker } from './capture-checker';
+import type { CheckedCapture } from './check-capture';
 import { CORS_OPTIONS, addCorsHeaders, requestCounter } from './capture-replies';
 import { flagsRoutes } from './flags-routes';
 import type { GroupCommitter } from './group-commit';
+import type { HotPersons } from './hot-persons';
 import type { RateLimiter } from './rate-limit';
 
 export const CAPTURE_PATHS = ['/capture', '/batch', '/e', '/i/v0/e', '/track', '/engage'];
@@ -20,6 +22,8 @@ export interface CaptureDeps {
   pipelines: PipelineCache;
   metrics: SluiceMetrics;
   rateLimiter: RateLimiter;
+  /** Per-person token buckets: counts and warns of hot persons' events. */
+  hotPersons: HotPersons;
   backpressure: Backpressure;
   /** Decodes and checks bodies, large ones on threads of their own. */
   checker: CaptureChecker;
@@ -81,7 +85,7 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
    * whole, but normalized later, by the first hop's consumer (IngestedRequest): the job holds the
    * body's own text, and no parsed body outlives its check.
    */
-  async function accept(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean): Promise<{ projectId: string; events: number; text: IngestedRequestText }> {
+  async function accept(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean): Promise<{ projectId: string; events: number; people: CheckedCapture['people']; text: IngestedRequestText }> {
     const { query } = request;
     const input = {
       body: request.body as Buffer | undefined,
@@ -117,7 +121,7 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
       now: Date.now(),
       uuidSeed: newUuidSeed(),
     };
-    return { projectId: project.id, events, text: ingestedRequestText(context, checked.json) };
+    return { projectId: project.id, events, people: checked.people, text: ingestedRequestText(context, checked.json) };
   }
 
   /** `route`: the endpoint's path as registered (what fastify's routeOptions.url says, without building an object). */
@@ -125,6 +129,7 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
     const accepted = await accept(request, route === '/engage');
     await deps.committer.submit(accepted.projectId, accepted.text, accepted.events);
     deps.metrics.eventsReceived.inc({ project: accepted.projectId }, accepted.events);
+    deps.hotPersons.note(accepted.projectId, accepted.people);
     addCorsHeaders(request, reply);
     count(request, 200, route);
     return ACCEPTED;

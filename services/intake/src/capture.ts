@@ -11,6 +11,7 @@ import { RateLimiter } from './rate-limit';
 import { CaptureChecker } from './capture-checker';
 import { captureRoutes, type CaptureDeps } from './capture-routes';
 import { GroupCommitter } from './group-commit';
+import { HotPersons } from './hot-persons';
 import { TokenCache } from './token-cache';
 
 export interface CaptureOptions {
@@ -67,6 +68,7 @@ export function createCapture(options: CaptureOptions): Capture {
     pipelines,
     metrics,
     rateLimiter: new RateLimiter(options.redis, config.redisPrefix, config.rateLimitEventsPerSecond, config.rateLimitBurst),
+    hotPersons: new HotPersons(config.personBucketCapacity, config.personBucketRefillPerSecond, store, metrics, logger),
     backpressure: new Backpressure(producer, config.backpressureWaitingJobs),
     checker,
     maxBodyBytes: config.maxBodyBytes,

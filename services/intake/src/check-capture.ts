@@ -1,4 +1,4 @@
-import { CaptureError, checkRawEvent, parseCaptureBody } from '@sluice/core';
+import { CaptureError, checkRawEvent, parseCaptureBody, rawDistinctId, type RawEvent } from '@sluice/core';
 import { decodeCaptureBodyNow, decodeCompressedBody, type DecodedBody, type RawCapture } from './decode-body';
 import { engageBody } from './engage';
 
@@ -23,6 +23,17 @@ export interface CheckedCapture {
   events: number;
   /** The body's JSON text (or its UTF-8 bytes), written into the queue job as it is. */
   json: string | Buffer;
+  /** Each person's (distinct_id's) number of events in the request, for the per-person token bucket. */
+  people: Array<[distinctId: string, events: number]>;
+}
+
+function countPeople(events: RawEvent[]): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const event of events) {
+    const person = rawDistinctId(event);
+    counts.set(person, (counts.get(person) ?? 0) + 1);
+  }
+  return [...counts];
 }
 
 /**
@@ -54,5 +65,5 @@ function checkedCapture(input: CaptureInput, decoded: DecodedBody): CheckedCaptu
   parsed.events.forEach(checkRawEvent);
   // /engage's updates became events above: that body is serialized anew (it is rare and small).
   const json = input.engage ? JSON.stringify(body) : (decoded.bytes ?? decoded.text);
-  return { token: parsed.token, events: parsed.events.length, json };
+  return { token: parsed.token, events: parsed.events.length, json, people: countPeople(parsed.events) };
 }

@@ -13,9 +13,9 @@ if (!port) throw new Error('check-thread runs as a worker thread only');
 port.on('message', ({ id, input }: CheckRequest) => {
   const body = input.body && Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength);
   checkCapture({ ...input, body } satisfies CaptureInput).then(
-    ({ token, events, json }) => {
+    ({ token, events, json, people }) => {
       const bytes = ownedBytes(typeof json === 'string' ? Buffer.from(json) : json);
-      port.postMessage({ id, result: { token, events, json: bytes } } satisfies CheckReply, [bytes.buffer as ArrayBuffer]);
+      port.postMessage({ id, result: { token, events, json: bytes, people } } satisfies CheckReply, [bytes.buffer as ArrayBuffer]);
     },
     (error: unknown) => {
       const reply: CheckReply = error instanceof CaptureError
