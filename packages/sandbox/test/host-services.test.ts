@@ -72,7 +72,7 @@ describe('meta.cache', () => {
     });
   });
 
-  it('keeps each instance to its own cache, and runs a batch\'s cache calls concurrently', async () => {
+  it('keeps each instance to its own cache, and runs a batch\'s cache calls concurrently across people, in order for one person', async () => {
     const counted: string[] = [];
     const cache = new MemoryAppCache();
     const tracking: HostServices['cache'] = Object.assign(Object.create(cache) as MemoryAppCache, {
@@ -88,11 +88,14 @@ describe('meta.cache', () => {
         event.properties.seen = seen;
         return event;
       }`, { cache: tracking });
-    const outcomes = await vm.processEventBatch([event(), event(), event()]);
+    const of = (person: string) => ({ ...event(), distinct_id: person });
+    const outcomes = await vm.processEventBatch([of('u1'), of('u2'), of('u3'), of('u1'), of('u1')]);
     vm.dispose();
-    // All three gets go out before any set: the events of a batch do not wait for each other.
-    expect(outcomes.map((outcome) => outcome.status === 'ok' && outcome.event.properties.seen)).toEqual([0, 0, 0]);
-    expect(counted).toEqual(['u1', 'u1', 'u1']);
+    // Different people's gets go out before any set (their events do not wait for each other);
+    // one person's events run one after another, so u1's counter is read after each write.
+    expect(outcomes.map((outcome) => outcome.status === 'ok' && outcome.event.properties.seen)).toEqual([0, 0, 0, 1, 2]);
+    expect(counted.slice(0, 3)).toEqual(['u1', 'u2', 'u3']);
+    expect(counted).toHaveLength(5);
   });
 
   it('refuses bad keys, oversized values and over-long lpush with a clear error; fails clearly without a cache', async () => {
