@@ -4,18 +4,20 @@ interface Bucket {
   at: number;
 }
 
-/** Buckets kept at most: beyond it the least recently used go (a refilled one loses nothing). */
+/** Buckets kept at most: beyond it the full (refilled) ones go, then the oldest. */
 const MAX_PEOPLE = 200_000;
 
 /**
  * PostHog's hot-person rule, per intake process: a token bucket per person (project +
  * distinct_id) of `capacity` events, refilled at `refillPerSecond`; one token per event. Kept in
  * memory, as PostHog's ingestion consumers keep theirs, so it costs no Redis round trip; with
- * several intakes a person's allowance is per intake. The map is in least-recently-used order
- * (a person's key is moved to the end on each take), so eviction takes the idlest first.
+ * several intakes a person's allowance is per intake. Buckets are updated in place (no per-event
+ * allocation: this runs for every accepted event); past `maxPeople`, a sweep drops every bucket
+ * that has refilled (forgetting it loses nothing) and, if that is not enough, the oldest.
  */
 export class PersonBuckets {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly projects = new Map<string, Map<string, Bucket>>();
+  private people = 0;
 
   constructor(
     private readonly capacity: number,
@@ -26,20 +28,43 @@ export class PersonBuckets {
 
   /** Takes `events` tokens for the person; answers how many of those events found none (the overflow). */
   take(projectId: string, distinctId: string, events: number): number {
-    const key = `${projectId}\u0000${distinctId}`;
+    let buckets = this.projects.get(projectId);
+    if (!buckets) this.projects.set(projectId, (buckets = new Map()));
     const now = this.now();
-    const bucket = this.buckets.get(key) ?? { tokens: this.capacity, at: now };
-    this.buckets.delete(key);
+    let bucket = buckets.get(distinctId);
+    if (!bucket) {
+      if (this.people >= this.maxPeople) this.sweep(now);
+      buckets.set(distinctId, (bucket = { tokens: this.capacity, at: now }));
+      this.people += 1;
+    }
     bucket.tokens = Math.min(this.capacity, bucket.tokens + ((now - bucket.at) / 1000) * this.refillPerSecond);
     bucket.at = now;
     const granted = Math.min(events, Math.floor(bucket.tokens));
     bucket.tokens -= granted;
-    this.buckets.set(key, bucket);
-    if (this.buckets.size > this.maxPeople) this.buckets.delete(this.buckets.keys().next().value!);
     return events - granted;
   }
 
   get size(): number {
-    return this.buckets.size;
+    return this.people;
+  }
+
+  private sweep(now: number): void {
+    const refillMs = (this.capacity / this.refillPerSecond) * 1000;
+    for (const buckets of this.projects.values()) {
+      for (const [person, bucket] of buckets) {
+        if (bucket.tokens + ((now - bucket.at) / 1000) * this.refillPerSecond >= this.capacity || now - bucket.at >= refillMs) {
+          buckets.delete(person);
+          this.people -= 1;
+        }
+      }
+    }
+    // Nothing had refilled: the oldest of the first project go (a rare, bounded loss of state).
+    for (const buckets of this.projects.values()) {
+      for (const person of buckets.keys()) {
+        if (this.people < this.maxPeople) return;
+        buckets.delete(person);
+        this.people -= 1;
+      }
+    }
   }
 }

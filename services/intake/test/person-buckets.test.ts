@@ -22,14 +22,18 @@ describe('PersonBuckets', () => {
     expect(buckets.take('p1', 'ada', 1)).toBe(1);
   });
 
-  it('forgets the least recently used person beyond its size bound', () => {
-    const buckets = new PersonBuckets(2, 1, () => 0, 2);
+  it('past its size bound forgets refilled buckets first, then the oldest', () => {
+    let now = 0;
+    const buckets = new PersonBuckets(2, 1, () => now, 2);
     buckets.take('p', 'a', 2);
+    now += 5000; // a has refilled
     buckets.take('p', 'b', 2);
-    buckets.take('p', 'a', 0); // a is now the most recent
-    buckets.take('p', 'c', 2); // b goes
+    buckets.take('p', 'c', 2); // the sweep drops a (refilled), keeps b
     expect(buckets.size).toBe(2);
-    expect(buckets.take('p', 'a', 1)).toBe(1); // still empty: kept
+    expect(buckets.take('p', 'b', 1)).toBe(1); // still empty: kept
+    buckets.take('p', 'd', 1); // nothing refilled: the oldest (b) goes
+    expect(buckets.size).toBe(2);
+    expect(buckets.take('p', 'c', 1)).toBe(1); // kept
     expect(buckets.take('p', 'b', 1)).toBe(0); // forgotten: full again
   });
 });
