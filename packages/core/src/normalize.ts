@@ -192,9 +192,10 @@ function distinctIdOf(raw: RawEvent, properties: Record<string, unknown>): unkno
 /**
  * What makes an event acceptable: a name, properties that are an object, a distinct_id. The
  * intake checks every event of a request with this before acknowledging it; normalization
- * (eventNormalizer) may then happen later, in the first worker, and cannot fail.
+ * (eventNormalizer) may then happen later, in the first worker, and cannot fail. Answers the
+ * event's person: its distinct_id as normalizing will set it (a string).
  */
-export function checkRawEvent(raw: RawEvent, index: number): void {
+export function checkRawEvent(raw: RawEvent, index: number): string {
   if (typeof raw.event !== 'string' || raw.event === '') {
     throw new CaptureError('missing_event_name', `event ${index} has no "event" name`);
   }
@@ -206,11 +207,7 @@ export function checkRawEvent(raw: RawEvent, index: number): void {
   if ((typeof distinctId !== 'string' && typeof distinctId !== 'number') || distinctId === '') {
     throw new CaptureError('missing_distinct_id', `event ${index} has no "distinct_id"`);
   }
-}
-
-/** A checked raw event's person: its distinct_id as normalizing will set it (a string). */
-export function rawDistinctId(raw: RawEvent): string {
-  return String(distinctIdOf(raw, isRecord(raw.properties) ? raw.properties : {}));
+  return String(distinctId);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { CaptureError, checkRawEvent, parseCaptureBody, rawDistinctId, type RawEvent } from '@sluice/core';
+import { CaptureError, checkRawEvent, parseCaptureBody, type RawEvent } from '@sluice/core';
 import { decodeCaptureBodyNow, decodeCompressedBody, type DecodedBody, type RawCapture } from './decode-body';
 import { engageBody } from './engage';
 
@@ -27,12 +27,13 @@ export interface CheckedCapture {
   people: Array<[distinctId: string, events: number]>;
 }
 
-function countPeople(events: RawEvent[]): Array<[string, number]> {
+/** Checks every event (checkRawEvent) and counts each person's events on the way. */
+function checkEvents(events: RawEvent[]): Array<[string, number]> {
   const counts = new Map<string, number>();
-  for (const event of events) {
-    const person = rawDistinctId(event);
+  events.forEach((event, index) => {
+    const person = checkRawEvent(event, index);
     counts.set(person, (counts.get(person) ?? 0) + 1);
-  }
+  });
   return [...counts];
 }
 
@@ -62,8 +63,8 @@ function checkedCapture(input: CaptureInput, decoded: DecodedBody): CheckedCaptu
   if (parsed.events.length > input.maxEventsPerRequest) {
     throw new CaptureError('too_many_events', `the request holds ${parsed.events.length} events; at most ${input.maxEventsPerRequest} are accepted per request`, 413);
   }
-  parsed.events.forEach(checkRawEvent);
+  const people = checkEvents(parsed.events);
   // /engage's updates became events above: that body is serialized anew (it is rare and small).
   const json = input.engage ? JSON.stringify(body) : (decoded.bytes ?? decoded.text);
-  return { token: parsed.token, events: parsed.events.length, json, people: countPeople(parsed.events) };
+  return { token: parsed.token, events: parsed.events.length, json, people };
 }
