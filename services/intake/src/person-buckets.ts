@@ -49,19 +49,20 @@ export class PersonBuckets {
   }
 
   private sweep(now: number): void {
-    const refillMs = (this.capacity / this.refillPerSecond) * 1000;
     for (const buckets of this.projects.values()) {
       for (const [person, bucket] of buckets) {
-        if (bucket.tokens + ((now - bucket.at) / 1000) * this.refillPerSecond >= this.capacity || now - bucket.at >= refillMs) {
+        if (bucket.tokens + ((now - bucket.at) / 1000) * this.refillPerSecond >= this.capacity) {
           buckets.delete(person);
           this.people -= 1;
         }
       }
     }
-    // Nothing had refilled: the oldest of the first project go (a rare, bounded loss of state).
+    // Too few had refilled: the oldest go, down to 90% of the bound, so that under many active
+    // people a sweep runs once per tenth of the bound rather than for every new person.
+    const keep = Math.floor(this.maxPeople * 0.9);
     for (const buckets of this.projects.values()) {
       for (const person of buckets.keys()) {
-        if (this.people < this.maxPeople) return;
+        if (this.people <= keep) return;
         buckets.delete(person);
         this.people -= 1;
       }
