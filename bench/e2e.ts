@@ -10,6 +10,7 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const PER_REQUEST = 50;
 const CONNECTIONS = 10;
 
+/** `storedPerSecond`: to the last event stored (or, for a run that waits for deliveries, delivered). */
 interface Result { chain: string; acceptedPerSecond: number; storedPerSecond: number }
 
 async function countStored(url: string): Promise<number> {
@@ -19,8 +20,16 @@ async function countStored(url: string): Promise<number> {
   return match ? Number(match[1]) : 0;
 }
 
-async function runChain(chain: string, apps: Array<[string, Record<string, string>]>, expectedStored: (events: any[]) => number): Promise<Result> {
-  const sluice = await startSluice({ SLUICE_LOG_LEVEL: 'error' });
+/** Events onEvent destinations have taken, summed over instances. */
+async function countDelivered(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let total = 0;
+  for (const match of text.matchAll(/sluice_delivery_events_total\{[^}]*outcome="delivered"[^}]*\} (\d+)/g)) total += Number(match[1]);
+  return total;
+}
+
+async function runChain(chain: string, apps: Array<[string, Record<string, string>]>, expectedStored: (events: any[]) => number, env: Record<string, string> = {}, delivered = false): Promise<Result> {
+  const sluice = await startSluice({ SLUICE_LOG_LEVEL: 'error', ...env });
   try {
     for (const [dir, config] of apps) await install(sluice.url, dir, config);
     const events = sampleEvents(EVENTS);
@@ -37,6 +46,8 @@ async function runChain(chain: string, apps: Array<[string, Record<string, strin
     const accepted = performance.now();
     const target = expectedStored(events);
     await waitFor('all events stored', async () => (await countStored(sluice.url)) >= target, 300_000, 50);
+    if (delivered) await waitFor('all events delivered', async () => (await countDelivered(sluice.url)) >= target, 300_000, 50);
+    // With `delivered`, the end is the last onEvent, not the last insert.
     const stored = performance.now();
     return {
       chain,
@@ -54,11 +65,26 @@ export async function benchE2e(): Promise<void> {
   results.push(await runChain('hello-world', [['examples/hello-world', { name: 'Ada' }]], (events) => events.length));
   results.push(await runChain('hello-world + drop-events', [['examples/hello-world', {}], ['examples/drop-events', { eventsToDrop: '$pageleave' }]],
     (events) => events.filter((event) => event.event !== '$pageleave').length));
+  printTable(`e2e: ${EVENTS} sample events, /batch with ${PER_REQUEST} per request, ${CONNECTIONS} connections, sluice start (PGlite)`, 'stored ev/s', results);
+
+  // What per-person order costs: a stateful stage and an onEvent destination, with ordering off
+  // (every event in the unordered lane) as the baseline, then on (SLUICE_ORDER_SHARDS lanes).
+  const orderedChain: Array<[string, Record<string, string>]> = [['examples/hello-world', {}], ['bench/apps/cache-counter', {}], ['bench/apps/null-destination', {}]];
+  const all = (events: any[]) => events.length;
+  const ordering = [
+    await runChain('ordering off (baseline)', orderedChain, all, { SLUICE_ORDER_SHARDS: '0' }, true),
+    await runChain('ordering on, 8 lanes', orderedChain, all, { SLUICE_ORDER_SHARDS: '8' }, true),
+    await runChain('ordering on, 16 lanes', orderedChain, all, { SLUICE_ORDER_SHARDS: '16' }, true),
+  ];
+  printTable('ordering: hello-world → cache-counter → onEvent (null destination); time to the last onEvent', 'delivered ev/s', ordering);
+}
+
+function printTable(title: string, rate: string, results: Result[]): void {
   const baseline = results[0]!;
-  process.stdout.write(`\ne2e: ${EVENTS} sample events, /batch with ${PER_REQUEST} per request, ${CONNECTIONS} connections, sluice start (PGlite)\n`);
-  process.stdout.write(`${'chain'.padEnd(28)}${'accepted ev/s'.padStart(15)}${'stored ev/s'.padStart(14)}${'vs baseline'.padStart(13)}\n`);
+  process.stdout.write(`\n${title}\n`);
+  process.stdout.write(`${'chain'.padEnd(28)}${'accepted ev/s'.padStart(15)}${rate.padStart(16)}${'vs baseline'.padStart(13)}\n`);
   for (const result of results) {
     const ratio = (result.storedPerSecond / baseline.storedPerSecond).toFixed(2);
-    process.stdout.write(`${result.chain.padEnd(28)}${String(result.acceptedPerSecond).padStart(15)}${String(result.storedPerSecond).padStart(14)}${ratio.padStart(13)}\n`);
+    process.stdout.write(`${result.chain.padEnd(28)}${String(result.acceptedPerSecond).padStart(15)}${String(result.storedPerSecond).padStart(16)}${ratio.padStart(13)}\n`);
   }
 }

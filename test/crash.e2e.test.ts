@@ -32,10 +32,12 @@ describe('a stage worker SIGKILLed mid-run (separate processes, Postgres)', () =
 
     // Kill the worker while it holds jobs of the slow stage.
     const redis = new Redis(REDIS_URL);
-    const activeKey = `${cluster.env.SLUICE_REDIS_PREFIX}:{stage-${slow.appId}}:active`;
-    await waitFor('jobs in flight on the worker', async () => (await redis.llen(activeKey)) > 0, 10_000, 20);
+    // The stage's unordered lane and its 8 ordered ones (SLUICE_ORDER_SHARDS' default).
+    const activeKeys = ['', ...Array.from({ length: 8 }, (_, k) => `.${k}`)].map((lane) => `${cluster.env.SLUICE_REDIS_PREFIX}:{stage-${slow.appId}${lane}}:active`);
+    const inFlight = async () => (await Promise.all(activeKeys.map((key) => redis.llen(key)))).reduce((sum, n) => sum + n, 0);
+    await waitFor('jobs in flight on the worker', async () => (await inFlight()) > 0, 10_000, 20);
     await worker.stop('SIGKILL');
-    const orphaned = await redis.llen(activeKey);
+    const orphaned = await inFlight();
     redis.disconnect();
     expect(orphaned).toBeGreaterThan(0);
 

@@ -1,4 +1,4 @@
-import { CAPTURED_BY, normalizeEvent, type AppInstance, type Logger, type PipelineCache, type SluiceConfig } from '@sluice/core';
+import { CAPTURED_BY, normalizeEvent, personLane, type AppInstance, type Logger, type PipelineCache, type SluiceConfig } from '@sluice/core';
 import { RedisAppCache, enqueueIngested, type QueueProducer } from '@sluice/queues';
 import { GeoIpDatabase, GuardedFetch, type CapturedEvent, type HostServices } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
@@ -75,7 +75,8 @@ export async function createHostServices(options: HostServicesOptions): Promise<
       { event: captured.event, distinct_id: captured.distinct_id, timestamp: captured.timestamp, properties: { ...captured.properties, [CAPTURED_BY]: instance.id } },
       { teamId: await teamIdOf(instance.projectId), ip: null, now: new Date(), sentAt: undefined, index: 0 },
     );
-    await enqueueIngested(producer, instance.projectId, await pipelines.route(instance.projectId), [event]);
+    // In its person's lane, as if the intake had taken it.
+    await enqueueIngested(producer, instance.projectId, await pipelines.route(instance.projectId), [event], personLane(event.distinct_id, config.orderShards));
     logger.debug({ instanceId: instance.id, event: event.event }, 'app captured an event');
   }
 

@@ -46,6 +46,7 @@ export async function createHttpFront(runtime: Runtime, options: HttpFrontOption
       },
       processes: new ProcessRegistry(runtime.redis, config.redisPrefix),
       backfillRate: config.backfillRate,
+      orderShards: config.orderShards,
     });
   }
   return {

@@ -46,6 +46,12 @@ export interface SluiceConfig {
    */
   personBucketCapacity: number;
   personBucketRefillPerSecond: number;
+  /**
+   * Ordered lanes per queue family (personShard): a person's events pass each app one after
+   * another. 0 turns ordering off (every event takes the unordered lane). Every process of a
+   * deployment must agree on it.
+   */
+  orderShards: number;
   /** Intake answers 503 while the first queue of a project's route holds more waiting jobs than this (0 = never). */
   backpressureWaitingJobs: number;
   /** Proxies whose X-Forwarded-For is believed (fastify's trustProxy: addresses/CIDRs, a hop count, or true). */
@@ -216,6 +222,7 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     rateLimitBurst: readInt(env, 'SLUICE_RATE_LIMIT_BURST', 0, 0, 100_000_000),
     personBucketCapacity: readInt(env, 'SLUICE_PERSON_BUCKET_CAPACITY', 1000, 1, 100_000_000),
     personBucketRefillPerSecond: readNumber(env, 'SLUICE_PERSON_BUCKET_REFILL_PER_SECOND', 1, 0.001, 10_000_000),
+    orderShards: readInt(env, 'SLUICE_ORDER_SHARDS', 8, 0, 256),
     backpressureWaitingJobs: readInt(env, 'SLUICE_BACKPRESSURE_WAITING_JOBS', 5_000, 0, 10_000_000),
     trustedProxies: readTrustedProxies(env),
     // One thread per core the event loop leaves free, up to 4 (beyond that, run more intakes).

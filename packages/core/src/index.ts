@@ -11,3 +11,4 @@ export * from './pipeline';
 export * from './outcomes';
 export * from './retry';
 export * from './app-services';
+export * from './person-shard';

@@ -82,7 +82,7 @@ export class SluiceMetrics {
 
   readonly deliveryEvents = new Counter({
     name: 'sluice_delivery_events_total',
-    help: 'Events handed to a destination, by outcome (delivered, retried, dead_lettered, ignored).',
+    help: 'Events handed to a destination, by outcome (delivered, retried, dead_lettered, ignored, held: waiting behind their person\'s retry).',
     labelNames: ['app', 'instance', 'function', 'outcome'],
     registers: [this.registry],
   });

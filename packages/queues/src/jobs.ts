@@ -15,6 +15,8 @@ export interface PipelineJobHead {
   projectId: string;
   route: Route;
   hop: number;
+  /** The ordered lane (names.ts) the batch's persons belong to; absent: the unordered lane. */
+  shard?: number;
 }
 
 /** A job's events, normalized: the intake's requests are normalized here, by the first hop's consumer. */
@@ -36,6 +38,12 @@ export interface DeliverJob {
   function?: DeliveryFunction;
   /** Attempts already made for these events (0 or absent on the first delivery). */
   attempts?: number;
+  /** The ordered lane the events came through (their persons' shard); absent: the unordered lane. */
+  shard?: number;
+  /** In an ordered lane: the retry of a parked group (its events are kept in Redis, ordered-delivery.ts). */
+  group?: string;
+  /** In an ordered lane: export the instance's exportEvents buffer. */
+  flush?: boolean;
 }
 
 /** An app job: `jobs[name](payload, meta)` of one instance. */
@@ -62,8 +70,8 @@ export interface ScheduleJob {
  * into a new buffer; `backing` is the whole buffer written into, for reuse once the job is added.
  */
 export function serializedPipelineJob(head: PipelineJobHead, requests: readonly IngestedRequestText[], spare?: Buffer): SerializedData & { backing: Buffer } {
-  const { batchId, projectId, route, hop } = head;
-  const opening = `${JSON.stringify({ batchId, projectId, route, hop }).slice(0, -1)},"requests":[`;
+  const { batchId, projectId, route, hop, shard } = head;
+  const opening = `${JSON.stringify({ batchId, projectId, route, hop, shard }).slice(0, -1)},"requests":[`;
   // UTF-8 takes at most 3 bytes per UTF-16 unit; 2 more per request for its '}' and comma.
   let bound = (opening.length + 2) * 3;
   for (const request of requests) bound += request.head.length * 3 + (typeof request.body === 'string' ? request.body.length * 3 : request.body.length) + 2;

@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger, SluiceConfig } from '@sluice/core';
 import type { QueueProducer } from './producer';
@@ -22,8 +22,13 @@ export interface WorkerSetOptions {
 export class WorkerSet {
   private readonly workers = new Map<string, Worker>();
   private readonly connections: Redis[] = [];
+  private closing = false;
+  private readonly closed: Promise<void>;
+  private markClosed!: () => void;
 
-  constructor(private readonly options: WorkerSetOptions) {}
+  constructor(private readonly options: WorkerSetOptions) {
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
+  }
 
   has(queueName: string): boolean {
     return this.workers.has(queueName);
@@ -33,15 +38,21 @@ export class WorkerSet {
     return [...this.workers.keys()];
   }
 
-  ensure<T>(queueName: string, processor: (job: Job<T>) => Promise<void>, options: { concurrency?: number } = {}): void {
+  /**
+   * Serves a queue. An `ordered` lane runs one job at a time across every process (BullMQ's
+   * global concurrency of 1), and a job that fails is retried in place, so no later job of the
+   * lane overtakes it (BullMQ's own retry would put it behind them).
+   */
+  ensure<T>(queueName: string, processor: (job: Job<T>) => Promise<void>, options: { concurrency?: number; ordered?: boolean } = {}): void {
     if (this.workers.has(queueName)) return;
     const { connection, prefix, lockDurationMs, stalledIntervalMs, logger } = this.options;
-    const concurrency = options.concurrency ?? this.options.concurrency;
+    const concurrency = options.ordered ? 1 : (options.concurrency ?? this.options.concurrency);
     // Workers block on Redis: each needs its own connection, duplicated from the shared one
     // (and closed here: BullMQ leaves a connection it was given open).
     const ownConnection = connection.duplicate();
     this.connections.push(ownConnection);
-    const worker = new Worker<T>(queueName, processor, {
+    const worker = new Worker<T>(queueName, options.ordered ? this.retriedInPlace(queueName, processor) : processor, {
+      autorun: !options.ordered,
       connection: ownConnection,
       prefix,
       concurrency,
@@ -55,17 +66,58 @@ export class WorkerSet {
     );
     worker.on('error', (error) => logger.error({ queue: queueName, err: error }, 'worker error'));
     this.workers.set(queueName, worker);
+    if (options.ordered) void this.runOrdered(queueName, worker);
     this.options.onServe?.(queueName);
     logger.info({ queue: queueName }, 'serving queue');
   }
 
+  /** Sets the lane's global concurrency before the worker takes its first job. */
+  private async runOrdered(queueName: string, worker: Worker): Promise<void> {
+    const { connection, prefix, logger } = this.options;
+    const queue = new Queue(queueName, { connection, prefix });
+    try {
+      await queue.setGlobalConcurrency(1);
+      if (!this.closing) await worker.run();
+    } catch (error) {
+      logger.error({ queue: queueName, err: error }, 'ordered lane could not start');
+    } finally {
+      await queue.close();
+    }
+  }
+
+  /**
+   * An ordered lane's processor: a failure (the store or Redis down) holds the lane and tries
+   * again after a growing pause, up to IN_PLACE_ATTEMPTS times; then, or when the process shuts
+   * down, the job fails to BullMQ, whose retry may let later jobs pass (said in docs/durability.md).
+   */
+  private retriedInPlace<T>(queueName: string, processor: (job: Job<T>) => Promise<void>): (job: Job<T>) => Promise<void> {
+    return async (job) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await processor(job);
+        } catch (error) {
+          if (this.closing || attempt >= IN_PLACE_ATTEMPTS) throw error;
+          const pauseMs = Math.min(MAX_IN_PLACE_PAUSE_MS, 250 * 2 ** attempt);
+          this.options.logger.warn({ queue: queueName, jobId: job.id, attempt, err: error }, `ordered job failed; retrying in place in ${pauseMs} ms`);
+          await Promise.race([new Promise((resolve) => setTimeout(resolve, pauseMs).unref()), this.closed]);
+        }
+      }
+    };
+  }
+
   /** Stops taking jobs and waits for the running ones to finish. */
   async close(): Promise<void> {
+    this.closing = true;
+    this.markClosed();
     await Promise.all([...this.workers.values()].map((worker) => worker.close()));
     this.workers.clear();
     for (const connection of this.connections.splice(0)) connection.disconnect();
   }
 }
+
+/** Tries of an ordered lane's job in place, about 3 minutes in all, before it fails to BullMQ. */
+const IN_PLACE_ATTEMPTS = 10;
+const MAX_IN_PLACE_PAUSE_MS = 30_000;
 
 /** A WorkerSet with the process's configured concurrency, lock and stall settings. */
 export function workerSetFor(config: SluiceConfig, connection: Redis, logger: Logger, producer: QueueProducer): WorkerSet {

@@ -27,6 +27,8 @@ export interface AdminDeps {
   processes: ProcessRegistry;
   /** Events/s of a backfill whose request names no rate (SLUICE_BACKFILL_RATE). */
   backfillRate: number;
+  /** SLUICE_ORDER_SHARDS: the ordered lanes each queue family has, summed in GET /api/status. */
+  orderShards: number;
 }
 
 type ProjectParams = { projectId: string };
@@ -54,7 +56,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   });
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   // The options fastify passed in carry this plugin's `/api` prefix: the children must not add it again.
-  const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged, processes: deps.processes, backfillRate: deps.backfillRate };
+  const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged, processes: deps.processes, backfillRate: deps.backfillRate, orderShards: deps.orderShards };
   await app.register(metricsTargetRoutes, childDeps);
   await app.register(securedRoutes, childDeps);
 }

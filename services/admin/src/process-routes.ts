@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { JOBS_QUEUE, SCHEDULES_QUEUE, STORE_QUEUE, deliverQueue, queueDepths, stageQueue, type ProcessRecord, type ProcessRegistry, type QueueProducer } from '@sluice/queues';
+import { JOBS_QUEUE, SCHEDULES_QUEUE, allLanes, deliverQueue, queueDepths, stageQueue, storeQueue, type QueueDepth, type ProcessRecord, type ProcessRegistry, type QueueProducer, type Shard } from '@sluice/queues';
 import type { Store } from '@sluice/store';
 
 export interface ProcessRouteDeps {
   store: Store;
   producer: QueueProducer;
   processes: ProcessRegistry;
+  orderShards: number;
 }
 
 /** One Prometheus http_sd_config target group per process: its metrics address and what it is. */
@@ -33,21 +34,35 @@ export async function metricsTargetRoutes(app: FastifyInstance, deps: ProcessRou
   );
 }
 
-/** The queues worth watching: the store's, app jobs', schedules', and each installed app's stage and deliver queues. */
-async function watchedQueues(store: Store): Promise<Array<{ queue: string; app?: string }>> {
-  const queues = new Map<string, string | undefined>([[STORE_QUEUE, undefined], [JOBS_QUEUE, undefined], [SCHEDULES_QUEUE, undefined]]);
+/**
+ * The queues worth watching: the store's, app jobs', schedules', and each installed app's stage and
+ * deliver queues; a family's lanes (names.ts) are listed under its unordered lane's name.
+ */
+async function watchedQueues(store: Store, shards: number): Promise<Array<{ queue: string; lanes: string[]; app?: string }>> {
+  const family = (queueOf: (shard: Shard) => string) => allLanes(queueOf, shards);
+  const queues = new Map<string, { lanes: string[]; app?: string }>([
+    [storeQueue(), { lanes: family(storeQueue) }],
+    [JOBS_QUEUE, { lanes: [JOBS_QUEUE] }],
+    [SCHEDULES_QUEUE, { lanes: [SCHEDULES_QUEUE] }],
+  ]);
   for (const instance of await store.listAllInstances()) {
-    if (instance.capabilities.includes('processEvent')) queues.set(stageQueue(instance.appId), instance.name);
-    if (instance.capabilities.includes('onEvent') || instance.capabilities.includes('exportEvents')) queues.set(deliverQueue(instance.appId), instance.name);
+    const { appId, name: app } = instance;
+    if (instance.capabilities.includes('processEvent')) queues.set(stageQueue(appId), { lanes: family((shard) => stageQueue(appId, shard)), app });
+    if (instance.capabilities.includes('onEvent') || instance.capabilities.includes('exportEvents')) queues.set(deliverQueue(appId), { lanes: family((shard) => deliverQueue(appId, shard)), app });
   }
-  return [...queues].map(([queue, app]) => ({ queue, ...(app !== undefined && { app }) }));
+  return [...queues].map(([queue, { lanes, app }]) => ({ queue, lanes, ...(app !== undefined && { app }) }));
+}
+
+function summed(queue: string, depths: QueueDepth[]): QueueDepth {
+  const sum = (state: 'waiting' | 'active' | 'delayed' | 'failed') => depths.reduce((total, depth) => total + depth[state], 0);
+  return { queue, waiting: sum('waiting'), active: sum('active'), delayed: sum('delayed'), failed: sum('failed') };
 }
 
 /** GET /api/status (admin token): the running processes and every queue's depth, as `sluice status` shows them. */
 export async function statusRoutes(app: FastifyInstance, deps: ProcessRouteDeps): Promise<void> {
-  app.get('/status', { schema: { summary: 'Running processes and queue depths' } }, async () => {
-    const [processes, queues] = await Promise.all([deps.processes.list(), watchedQueues(deps.store)]);
-    const depths = await queueDepths(deps.producer, queues.map((q) => q.queue));
-    return { processes, queues: queues.map((q, i) => ({ ...q, ...depths[i]! })) };
+  app.get('/status', { schema: { summary: 'Running processes and queue depths (each queue family summed over its lanes)' } }, async () => {
+    const [processes, queues] = await Promise.all([deps.processes.list(), watchedQueues(deps.store, deps.orderShards)]);
+    const depths = await Promise.all(queues.map(async ({ queue, lanes }) => summed(queue, await queueDepths(deps.producer, lanes))));
+    return { processes, queues: queues.map(({ lanes: _lanes, ...q }, i) => ({ ...q, ...depths[i]! })) };
   });
 }

@@ -125,8 +125,8 @@ export class CaptureChecker {
       if (!pending) return;
       thread.pending.delete(reply.id);
       if ('result' in reply) {
-        const { json } = reply.result;
-        pending.resolve({ ...reply.result, json: Buffer.from(json.buffer, json.byteOffset, json.byteLength) });
+        const parts = reply.result.parts.map(({ json, ...part }) => ({ ...part, json: Buffer.from(json.buffer, json.byteOffset, json.byteLength) }));
+        pending.resolve({ ...reply.result, parts });
       } else if (reply.error.code !== undefined) {
         const { code, message, statusCode, retryAfterSeconds } = reply.error;
         pending.reject(new CaptureError(code, message, statusCode, retryAfterSeconds));

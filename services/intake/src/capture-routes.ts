@@ -5,7 +5,7 @@ import type { SluiceMetrics } from '@sluice/metrics';
 import { entryQueue } from '@sluice/queues';
 import type { Backpressure } from './backpressure';
 import type { CaptureChecker } from './capture-checker';
-import type { CheckedCapture } from './check-capture';
+import { laneKey, withOverflow } from './capture-parts';
 import { CORS_OPTIONS, addCorsHeaders, requestCounter } from './capture-replies';
 import { flagsRoutes } from './flags-routes';
 import type { GroupCommitter } from './group-commit';
@@ -14,15 +14,23 @@ import type { RateLimiter } from './rate-limit';
 
 export const CAPTURE_PATHS = ['/capture', '/batch', '/e', '/i/v0/e', '/track', '/engage'];
 
+/** One lane's share of an accepted request, as group commit takes it. */
+interface AcceptedPart {
+  /** Group commit's key: the project and the lane (laneKey). */
+  lane: string;
+  events: number;
+  text: IngestedRequestText;
+}
+
 export interface CaptureDeps {
-  /** Takes each accepted request as the JSON text of an IngestedRequest. */
+  /** Takes each accepted request's parts (one per lane) as the JSON text of an IngestedRequest, keyed by laneKey. */
   committer: GroupCommitter<IngestedRequestText>;
   /** Projects by token, cached (TokenCache). */
   projects: { peek(token: string): Project | null | undefined; get(token: string): Promise<Project | null> };
   pipelines: PipelineCache;
   metrics: SluiceMetrics;
   rateLimiter: RateLimiter;
-  /** Per-person token buckets: counts and warns of hot persons' events. */
+  /** Per-person token buckets: a hot person's excess (counted and warned of) takes the unordered lane. */
   hotPersons: HotPersons;
   backpressure: Backpressure;
   /** Decodes and checks bodies, large ones on threads of their own. */
@@ -30,6 +38,8 @@ export interface CaptureDeps {
   maxBodyBytes: number;
   maxDecodedBytes: number;
   maxEventsPerRequest: number;
+  /** SLUICE_ORDER_SHARDS: the ordered lanes a request is split over. */
+  orderShards: number;
   /** The intake's error handler (errors.ts): every refusal's JSON body. */
   handleError: (error: Error, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 }
@@ -85,7 +95,7 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
    * whole, but normalized later, by the first hop's consumer (IngestedRequest): the job holds the
    * body's own text, and no parsed body outlives its check.
    */
-  async function accept(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean): Promise<{ projectId: string; events: number; people: CheckedCapture['people']; text: IngestedRequestText }> {
+  async function accept(request: FastifyRequest<{ Querystring: CaptureQuery }>, engage: boolean): Promise<{ projectId: string; events: number; parts: AcceptedPart[] }> {
     const { query } = request;
     const input = {
       body: request.body as Buffer | undefined,
@@ -96,6 +106,7 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
       engage,
       maxDecodedBytes: deps.maxDecodedBytes,
       maxEventsPerRequest: deps.maxEventsPerRequest,
+      shards: deps.orderShards,
     };
     // Each step answers from what it has at hand when it can (the `…Now`/peek forms) and waits
     // only when it cannot: a promise per step was a tenth of a one-event request's cost.
@@ -104,7 +115,9 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
     const project = known === undefined ? await deps.projects.get(checked.token) : known;
     if (!project) throw new CaptureError('invalid_token', 'the project token is not valid', 401);
     const { events } = checked;
-    const queue = entryQueue(deps.pipelines.peekRoute(project.id) ?? (await deps.pipelines.route(project.id)));
+    const route = deps.pipelines.peekRoute(project.id) ?? (await deps.pipelines.route(project.id));
+    // One lane stands for all: personShard spreads persons evenly over them.
+    const queue = entryQueue(route, checked.parts[0]!.shard);
     if (deps.backpressure.isOverNow(queue) ?? (await deps.backpressure.isOver(queue))) {
       deps.metrics.intakeRefused.inc({ project: project.id, reason: 'backpressure' }, events);
       throw new CaptureError('overloaded', 'the pipeline is behind; retry shortly', 503, 1);
@@ -114,22 +127,30 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
       deps.metrics.intakeRefused.inc({ project: project.id, reason: 'rate_limit' }, events);
       throw new CaptureError('rate_limited', `project "${project.id}" is over its rate limit`, 429, Math.ceil(waitMs / 1000));
     }
+    // A hot person's excess gives up its order: it takes the unordered lane (PostHog's overflow).
+    const excess = deps.hotPersons.take(project.id, checked.people);
+    const parts = excess ? withOverflow(checked.parts, checked.people, excess) : checked.parts;
     const context = {
       ip: project.anonymizeIps ? null : (request.ip ?? null),
       anonymizeIp: project.anonymizeIps,
       teamId: project.teamId,
       now: Date.now(),
-      uuidSeed: newUuidSeed(),
     };
-    return { projectId: project.id, events, people: checked.people, text: ingestedRequestText(context, checked.json) };
+    return {
+      projectId: project.id,
+      events,
+      // Each part is a request of its own, with its own uuid seed (uuids are fixed per job, not per client request).
+      parts: parts.map((part) => ({ lane: laneKey(project.id, part.shard), events: part.events, text: ingestedRequestText({ ...context, uuidSeed: newUuidSeed() }, part.json) })),
+    };
   }
 
   /** `route`: the endpoint's path as registered (what fastify's routeOptions.url says, without building an object). */
   async function capture(request: FastifyRequest<{ Querystring: CaptureQuery }>, reply: FastifyReply, route: string) {
     const accepted = await accept(request, route === '/engage');
-    await deps.committer.submit(accepted.projectId, accepted.text, accepted.events);
+    const [only, ...more] = accepted.parts;
+    if (more.length === 0) await deps.committer.submit(only!.lane, only!.text, only!.events);
+    else await Promise.all(accepted.parts.map((part) => deps.committer.submit(part.lane, part.text, part.events)));
     deps.metrics.eventsReceived.inc({ project: accepted.projectId }, accepted.events);
-    deps.hotPersons.note(accepted.projectId, accepted.people);
     addCorsHeaders(request, reply);
     count(request, 200, route);
     return ACCEPTED;

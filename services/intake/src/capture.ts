@@ -10,6 +10,7 @@ import { Backpressure } from './backpressure';
 import { RateLimiter } from './rate-limit';
 import { CaptureChecker } from './capture-checker';
 import { captureRoutes, type CaptureDeps } from './capture-routes';
+import { fromLaneKey } from './capture-parts';
 import { GroupCommitter } from './group-commit';
 import { HotPersons } from './hot-persons';
 import { TokenCache } from './token-cache';
@@ -50,11 +51,13 @@ export function createCapture(options: CaptureOptions): Capture {
     // The route is fixed here, at intake: later config changes never reorder events in flight.
     // Each request arrives as text (capture-routes); the job is written from it into a reused
     // buffer (one allocated per job made the GC run far more often).
-    write: async (projectId, requests) => {
+    // Batches gather per project and lane (laneKey), so a job holds one lane's persons only.
+    write: async (lane, requests) => {
+      const { projectId, shard } = fromLaneKey(lane);
       const route = await pipelines.route(projectId);
       const batchId = newId();
-      const job = serializedPipelineJob({ batchId, projectId, route, hop: 0 }, requests, spareJobBuffers.pop());
-      await producer.add(entryQueue(route), job, hopJobId(batchId, 0));
+      const job = serializedPipelineJob({ batchId, projectId, route, hop: 0, shard }, requests, spareJobBuffers.pop());
+      await producer.add(entryQueue(route, shard), job, hopJobId(batchId, 0));
       // Reused only once Redis has the job: until then ioredis may read it again (a resend).
       if (spareJobBuffers.length < MAX_SPARE_JOB_BUFFERS) spareJobBuffers.push(job.backing);
     },
@@ -74,6 +77,7 @@ export function createCapture(options: CaptureOptions): Capture {
     maxBodyBytes: config.maxBodyBytes,
     maxDecodedBytes: config.maxDecodedBytes,
     maxEventsPerRequest: config.maxEventsPerRequest,
+    orderShards: config.orderShards,
     handleError: errorHandler(logger),
   };
   return {

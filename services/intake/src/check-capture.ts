@@ -1,6 +1,7 @@
 import { CaptureError, checkRawEvent, parseCaptureBody, type RawEvent } from '@sluice/core';
 import { decodeCaptureBodyNow, decodeCompressedBody, type DecodedBody, type RawCapture } from './decode-body';
 import { engageBody } from './engage';
+import { partsByShard, type CapturePart } from './capture-parts';
 
 /** A capture request's raw parts: all a check needs, and nothing that cannot be posted to a thread. */
 export interface CaptureInput {
@@ -15,26 +16,29 @@ export interface CaptureInput {
   engage: boolean;
   maxDecodedBytes: number;
   maxEventsPerRequest: number;
+  /** Ordered lanes (SLUICE_ORDER_SHARDS): the request is split by its persons' lanes. */
+  shards: number;
 }
 
 /** A request that passed every check that needs no project: what the intake queues. */
 export interface CheckedCapture {
   token: string;
   events: number;
-  /** The body's JSON text (or its UTF-8 bytes), written into the queue job as it is. */
-  json: string | Buffer;
+  /** The body by lane (capture-parts.ts): usually one part, the body's own text, written into the queue job as it is. */
+  parts: CapturePart[];
   /** Each person's (distinct_id's) number of events in the request, for the per-person token bucket. */
   people: Array<[distinctId: string, events: number]>;
 }
 
-/** Checks every event (checkRawEvent) and counts each person's events on the way. */
-function checkEvents(events: RawEvent[]): Array<[string, number]> {
+/** Checks every event (checkRawEvent): answers each event's person, and each person's count of events. */
+function checkEvents(events: RawEvent[]): { persons: string[]; people: Array<[string, number]> } {
   const counts = new Map<string, number>();
-  events.forEach((event, index) => {
+  const persons = events.map((event, index) => {
     const person = checkRawEvent(event, index);
     counts.set(person, (counts.get(person) ?? 0) + 1);
+    return person;
   });
-  return [...counts];
+  return { persons, people: [...counts] };
 }
 
 /**
@@ -63,8 +67,8 @@ function checkedCapture(input: CaptureInput, decoded: DecodedBody): CheckedCaptu
   if (parsed.events.length > input.maxEventsPerRequest) {
     throw new CaptureError('too_many_events', `the request holds ${parsed.events.length} events; at most ${input.maxEventsPerRequest} are accepted per request`, 413);
   }
-  const people = checkEvents(parsed.events);
+  const { persons, people } = checkEvents(parsed.events);
   // /engage's updates became events above: that body is serialized anew (it is rare and small).
   const json = input.engage ? JSON.stringify(body) : (decoded.bytes ?? decoded.text);
-  return { token: parsed.token, events: parsed.events.length, json, people };
+  return { token: parsed.token, events: parsed.events.length, parts: partsByShard(body, persons, input.shards, json), people };
 }

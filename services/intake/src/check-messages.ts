@@ -1,3 +1,4 @@
+import type { CapturePart } from './capture-parts';
 import type { CaptureInput, CheckedCapture } from './check-capture';
 
 /** What the intake posts to a body-check thread. */
@@ -10,7 +11,7 @@ export interface CheckRequest {
 export type CheckReply =
   /** Sent once, when the thread has loaded and listens. */
   | { ready: true }
-  | { id: number; result: CheckedCapture & { json: Uint8Array } }
+  | { id: number; result: Omit<CheckedCapture, 'parts'> & { parts: Array<Omit<CapturePart, 'json'> & { json: Uint8Array }> } }
   | { id: number; error: { message: string; code?: string; statusCode?: number; retryAfterSeconds?: number | undefined } };
 
 /**

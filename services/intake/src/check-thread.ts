@@ -13,9 +13,9 @@ if (!port) throw new Error('check-thread runs as a worker thread only');
 port.on('message', ({ id, input }: CheckRequest) => {
   const body = input.body && Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength);
   checkCapture({ ...input, body } satisfies CaptureInput).then(
-    ({ token, events, json, people }) => {
-      const bytes = ownedBytes(typeof json === 'string' ? Buffer.from(json) : json);
-      port.postMessage({ id, result: { token, events, json: bytes, people } } satisfies CheckReply, [bytes.buffer as ArrayBuffer]);
+    ({ token, events, parts, people }) => {
+      const sent = parts.map((part) => ({ ...part, json: ownedBytes(typeof part.json === 'string' ? Buffer.from(part.json) : part.json) }));
+      port.postMessage({ id, result: { token, events, parts: sent, people } } satisfies CheckReply, sent.map((part) => part.json.buffer as ArrayBuffer));
     },
     (error: unknown) => {
       const reply: CheckReply = error instanceof CaptureError

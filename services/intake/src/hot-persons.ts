@@ -11,7 +11,7 @@ const MAX_REMEMBERED = 10_000;
 
 /**
  * Notices hot persons among accepted events: each person's events go through their token bucket
- * (PersonBuckets); events beyond it are counted in `sluice_ingestion_overflow_events_total` and
+ * (PersonBuckets); events beyond it take the unordered lane (capture-parts.ts), are counted in `sluice_ingestion_overflow_events_total` and
  * the person gets an ingestion warning, at most one per hour. The warning is written in the
  * background: it never delays or fails the request whose events are already accepted.
  */
@@ -29,16 +29,20 @@ export class HotPersons {
     this.buckets = new PersonBuckets(capacity, refillPerSecond);
   }
 
-  note(projectId: string, people: ReadonlyArray<readonly [string, number]>): void {
+  /** Takes a request's events from their persons' buckets; answers each hot person's excess, or undefined when none. */
+  take(projectId: string, people: ReadonlyArray<readonly [string, number]>): Map<string, number> | undefined {
+    let excess: Map<string, number> | undefined;
     let overflowing = 0;
     for (const [distinctId, events] of people) {
       const overflow = this.buckets.take(projectId, distinctId, events);
       if (overflow === 0) continue;
       overflowing += overflow;
+      (excess ??= new Map()).set(distinctId, overflow);
       this.warn(projectId, distinctId);
     }
     // One increment per request: a labelled inc per person showed in the intake's /batch figures.
     if (overflowing > 0) this.metrics.overflowEvents.inc({ project: projectId }, overflowing);
+    return excess;
   }
 
   private warn(projectId: string, distinctId: string): void {

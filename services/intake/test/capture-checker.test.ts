@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { createLogger } from '@sluice/core';
 import { CaptureChecker, THREAD_MIN_BODY_BYTES } from '../src/capture-checker';
-import type { CaptureInput } from '../src/check-capture';
+import type { CaptureInput, CheckedCapture } from '../src/check-capture';
 
 const logger = createLogger('silent');
 
@@ -11,7 +11,7 @@ function input(body: string | Buffer, extra: Partial<CaptureInput> = {}): Captur
   return {
     body: Buffer.isBuffer(body) ? body : Buffer.from(body),
     contentEncoding: undefined, compression: undefined, queryData: undefined, queryToken: undefined,
-    engage: false, maxDecodedBytes: 50 * 1024 * 1024, maxEventsPerRequest: 10_000, ...extra,
+    engage: false, maxDecodedBytes: 50 * 1024 * 1024, maxEventsPerRequest: 10_000, shards: 0, ...extra,
   };
 }
 
@@ -22,6 +22,11 @@ const LARGE = 600;
 function batch(count: number, extra: Record<string, unknown> = {}): string {
   const events = Array.from({ length: count }, (_, i) => ({ event: '$pageview', distinct_id: `user-${i}`, properties: { $current_url: `https://example.com/${'x'.repeat(200)}/${i}`, n: i, é: 'ü😀' } }));
   return JSON.stringify({ api_key: 'tok', batch: events, ...extra });
+}
+
+/** A check's result with its parts' bodies as text, to compare a thread's answer with the event loop's. */
+function texts(checked: CheckedCapture): unknown {
+  return { ...checked, parts: checked.parts.map((part) => ({ ...part, json: String(part.json) })) };
 }
 
 async function online(checker: CaptureChecker, threads: number): Promise<void> {
@@ -51,8 +56,27 @@ describe('CaptureChecker', () => {
     expect(checks).toMatchObject({ thread: sent + 1, event_loop: inlineBefore + 1 });
     expect(onThread.token).toBe('tok');
     expect(onThread.events).toBe(LARGE);
-    expect(Buffer.from(onThread.json).toString('utf8')).toBe(body);
-    expect({ ...onThread, json: String(onThread.json) }).toEqual({ ...onLoop, json: String(onLoop.json) });
+    expect(onThread.parts).toHaveLength(1);
+    expect(Buffer.from(onThread.parts[0]!.json).toString('utf8')).toBe(body);
+    expect(texts(onThread)).toEqual(texts(onLoop));
+  });
+
+  it('splits a body by its persons\' lanes, the same on a thread as on the event loop', async () => {
+    await online(threaded, 2);
+    const body = batch(LARGE, { sent_at: '2026-01-01T00:00:00Z' });
+    const [onThread, onLoop] = await Promise.all([threaded.check(input(body, { shards: 8 })), inline.check(input(body, { shards: 8 }))]);
+    expect(texts(onThread)).toEqual(texts(onLoop));
+    expect(onThread.parts.map((part) => part.shard).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const bodies = onThread.parts.map((part) => JSON.parse(String(part.json)) as { sent_at: string; batch: Array<{ properties: { n: number } }> });
+    // Every part keeps the envelope; together they hold every event once, each lane in the request's order.
+    expect(bodies.every((part) => part.sent_at === '2026-01-01T00:00:00Z')).toBe(true);
+    expect(bodies.flatMap((part) => part.batch.map((event) => event.properties.n)).sort((a, b) => a - b)).toEqual(Array.from({ length: LARGE }, (_, i) => i));
+    for (const part of bodies) expect(part.batch.map((event) => event.properties.n)).toEqual([...part.batch.map((event) => event.properties.n)].sort((a, b) => a - b));
+    expect(onThread.parts.reduce((sum, part) => sum + part.events, 0)).toBe(LARGE);
+    // One person's request stays whole: its text is the client's own.
+    const lone = JSON.stringify({ api_key: 'tok', batch: [{ event: 'a', distinct_id: 'p' }, { event: 'b', distinct_id: 'p' }] });
+    const single = await inline.check(input(lone, { shards: 8 }));
+    expect(texts(single)).toMatchObject({ parts: [{ shard: expect.any(Number), json: lone, events: 2 }] });
   });
 
   it('inflates on the thread, and gives back refusals as the CaptureErrors they are', async () => {

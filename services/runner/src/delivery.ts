@@ -4,6 +4,7 @@ import type { DeliverJob } from '@sluice/queues';
 import { AppSetupError, type AppVm } from '@sluice/sandbox';
 import { instanceLabels, type RunnerContext } from './context';
 import { ExportBuffers, exportSettings } from './export-buffer';
+import { callExportEvents, callOnEvent } from './delivery-calls';
 import { settleFailures } from './failures';
 
 /** The delivery functions an app exports, in the order they are served. */
@@ -58,10 +59,7 @@ export class Delivery {
     const final: Array<{ event: PluginEvent; error: string }> = [];
     let retryError: string | undefined;
     for (const event of data.events) {
-      const timer = metrics.deliverySeconds.startTimer(labels);
-      const result = await vm.onEvent(event);
-      timer();
-      metrics.deliveryCalls.inc({ ...labels, outcome: result.ok ? 'ok' : result.retry ? 'retry' : 'error' });
+      const result = await callOnEvent(this.context, vm, instance, event);
       if (result.ok) continue;
       if (result.retry) {
         retryable.push(event);
@@ -96,24 +94,10 @@ export class Delivery {
 
   /** One exportEvents call with a whole batch; failures retry or dead-letter the batch as a whole. */
   private async exportBatch(instance: AppInstance, events: PluginEvent[], batchId: string, attemptsBefore: number): Promise<void> {
-    const { pool, metrics } = this.context;
-    const labels = { ...instanceLabels(instance), function: 'exportEvents' };
-    let result;
-    try {
-      result = await pool.use(instance.id, async (vm) => {
-        const timer = metrics.deliverySeconds.startTimer(labels);
-        const outcome = await vm.exportEvents(events);
-        timer();
-        return outcome;
-      });
-    } catch (error) {
-      if (!(error instanceof AppSetupError)) throw error;
-      result = { ok: false as const, error: error.message, retry: true };
-    }
+    const result = await callExportEvents(this.context, instance, events);
     if (result === null) return; // the instance was removed meanwhile
-    metrics.deliveryCalls.inc({ ...labels, outcome: result.ok ? 'ok' : result.retry ? 'retry' : 'error' });
     if (result.ok) {
-      metrics.deliveryEvents.inc({ ...labels, outcome: 'delivered' }, events.length);
+      this.context.metrics.deliveryEvents.inc({ ...instanceLabels(instance), function: 'exportEvents', outcome: 'delivered' }, events.length);
       return;
     }
     await settleFailures(this.context, {

@@ -9,7 +9,7 @@ import {
 import { deliverQueue, type DeliverJob } from '@sluice/queues';
 import { formatDelay, instanceLabels, type RunnerContext } from './context';
 
-const RETRY_SCHEDULES: Record<DeliveryFunction, readonly number[]> = {
+export const RETRY_SCHEDULES: Record<DeliveryFunction, readonly number[]> = {
   onEvent: ON_EVENT_RETRY_DELAYS_MS,
   exportEvents: EXPORT_EVENTS_RETRY_DELAYS_MS,
 };
@@ -35,7 +35,7 @@ export interface FailedDelivery {
  * (PostHog drops them; here they can be replayed). Resolves once that outcome is durable.
  */
 export async function settleFailures(context: RunnerContext, failure: FailedDelivery): Promise<void> {
-  const { config, producer, store, metrics, appLog } = context;
+  const { config, producer, metrics, appLog } = context;
   const { instance, attempts, retryable } = failure;
   const fn = failure.function;
   const labels = { ...instanceLabels(instance), function: fn };
@@ -64,7 +64,19 @@ export async function settleFailures(context: RunnerContext, failure: FailedDeli
       );
     }
   }
+  await deadLetter(context, instance, fn, attempts, deadLetters);
+}
+
+/** Writes events a destination could not take to the dead-letter table, counted and logged for the app's author. */
+export async function deadLetter(
+  context: RunnerContext,
+  instance: AppInstance,
+  fn: DeliveryFunction,
+  attempts: number,
+  deadLetters: ReadonlyArray<{ event: PluginEvent; error: string }>,
+): Promise<void> {
   if (deadLetters.length === 0) return;
+  const { store, metrics, appLog } = context;
   await store.addDeadLetters(
     deadLetters.map(({ event, error }) => ({
       projectId: instance.projectId,
@@ -76,7 +88,7 @@ export async function settleFailures(context: RunnerContext, failure: FailedDeli
       attempts,
     })),
   );
-  metrics.deliveryEvents.inc({ ...labels, outcome: 'dead_lettered' }, deadLetters.length);
+  metrics.deliveryEvents.inc({ ...instanceLabels(instance), function: fn, outcome: 'dead_lettered' }, deadLetters.length);
   appLog(
     instance,
     'error',

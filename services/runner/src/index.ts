@@ -1,10 +1,12 @@
+import type { Job } from 'bullmq';
 import { isDestination, type AppLogEntry } from '@sluice/core';
-import { JOBS_QUEUE, SCHEDULES_QUEUE, STORE_QUEUE, deliverQueue, workerSetFor } from '@sluice/queues';
+import { JOBS_QUEUE, SCHEDULES_QUEUE, allLanes, deliverQueue, storeQueue, workerSetFor } from '@sluice/queues';
 import type { LogSink } from '@sluice/store';
 import { appJobProcessor } from './app-jobs';
 import { BackfillRunner } from './backfills';
 import type { RunnerContext } from './context';
 import { Delivery } from './delivery';
+import { OrderedDelivery } from './ordered-delivery';
 import { Schedules } from './schedules';
 import { storeProcessor } from './store-batch';
 
@@ -33,29 +35,46 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const { config, store, logger } = context;
   const workers = workerSetFor(config, options.connection, logger, options.producer);
   const delivery = new Delivery(context);
+  const orderedDelivery = new OrderedDelivery(context);
+  /** Serves a family's unordered lane with `unordered` and its ordered lanes with `ordered`. */
+  /** The ordered deliver lanes this runner serves (their exportEvents buffers are flushed on close and reload). */
+  const orderedDeliverLanes: string[] = [];
+  function serveLanes<T>(queueOf: (shard: number | undefined) => string, unordered: (job: Job<T>) => Promise<void>, ordered: (job: Job<T>) => Promise<void>, concurrency?: number): void {
+    const [unorderedLane, ...orderedLanes] = allLanes(queueOf, config.orderShards);
+    workers.ensure(unorderedLane!, unordered, concurrency === undefined ? {} : { concurrency });
+    for (const lane of orderedLanes) workers.ensure(lane, ordered, { ordered: true });
+  }
   const schedules = new Schedules(context);
   const backfills = new BackfillRunner(context);
 
   async function refresh(): Promise<void> {
     for (const app of await store.listApps()) {
       if (isDestination(app.capabilities)) {
-        workers.ensure(deliverQueue(app.id), delivery.process, { concurrency: config.deliverConcurrency });
+        serveLanes((shard) => deliverQueue(app.id, shard), delivery.process, orderedDelivery.process, config.deliverConcurrency);
+        for (const lane of allLanes((shard) => deliverQueue(app.id, shard), config.orderShards).slice(1)) {
+          if (!orderedDeliverLanes.includes(lane)) orderedDeliverLanes.push(lane);
+        }
       }
     }
     await schedules.sync();
   }
 
-  workers.ensure(STORE_QUEUE, storeProcessor(context));
+  const storeBatch = storeProcessor(context);
+  serveLanes(storeQueue, storeBatch, storeBatch);
   workers.ensure(JOBS_QUEUE, appJobProcessor(context));
   workers.ensure(SCHEDULES_QUEUE, schedules.process);
   await refresh();
   backfills.start();
   return {
     refresh,
-    flushProject: (projectId) => delivery.buffers.flushProject(projectId),
+    flushProject: async (projectId) => {
+      await Promise.all([delivery.buffers.flushProject(projectId), orderedDelivery.flushBuffers(orderedDeliverLanes, projectId)]);
+    },
     close: async () => {
       // First: a backfill waiting on its slice stops waiting (the slice's jobs may never run once the workers are closed).
       await backfills.close();
+      // The ordered lanes' buffers are in Redis (nothing is lost at exit), but exported now as PostHog does.
+      await orderedDelivery.flushBuffers(orderedDeliverLanes);
       const closing = workers.close();
       await delivery.buffers.close();
       await closing;

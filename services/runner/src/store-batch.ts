@@ -10,7 +10,7 @@ import type { RunnerContext } from './context';
  */
 export function storeProcessor({ store, producer, pipelines, metrics }: RunnerContext) {
   return async function storeBatch(job: Job<PipelineJob>): Promise<void> {
-    const { batchId, projectId } = job.data;
+    const { batchId, projectId, shard } = job.data;
     const destinations = await pipelines.destinations(projectId);
     // PostHog lists the apps that will get the event through onEvent/exportEvents as deferred.
     const deferred = destinations.map((destination) => stageLabel(destination.name, destination.id));
@@ -22,8 +22,9 @@ export function storeProcessor({ store, producer, pipelines, metrics }: RunnerCo
     metrics.eventsStored.inc({ project: projectId }, inserted);
     metrics.duplicatesSkipped.inc({ project: projectId }, events.length - inserted);
     for (const destination of destinations) {
-      const deliver: DeliverJob = { batchId, projectId, instanceId: destination.id, events };
-      await producer.add(deliverQueue(destination.appId), deliver, deliverJobId(batchId, destination.id));
+      // Same lane onwards: each destination sees a person's events in the order they were stored.
+      const deliver: DeliverJob = { batchId, projectId, instanceId: destination.id, events, shard };
+      await producer.add(deliverQueue(destination.appId, shard), deliver, deliverJobId(batchId, destination.id));
     }
   };
 }

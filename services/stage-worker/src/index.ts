@@ -11,7 +11,7 @@ import {
   type StageOutcome,
 } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
-import { STORE_QUEUE, workerSetFor, hopJobId, pipelineEvents, stageQueue, type PipelineJob, type PipelineJobHead, type QueueProducer } from '@sluice/queues';
+import { allLanes, workerSetFor, hopJobId, pipelineEvents, stageQueue, storeQueue, type PipelineJob, type PipelineJobHead, type QueueProducer } from '@sluice/queues';
 import { AppSetupError, type AppVm, type AppVmPool } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
 import type { Redis } from 'ioredis';
@@ -40,7 +40,7 @@ function stageFilter(stages: string): (appId: number) => boolean {
 }
 
 /**
- * Serves `stage-<app>` queues: runs one batch through the app's processEvent in one sandbox call,
+ * Serves `stage-<app>` queues (each app's ordered lanes and its unordered one, names.ts): runs one batch through the app's processEvent in one sandbox call,
  * then forwards the survivors as one job to the next hop (or the store) before completing its own
  * job. A crash between the two re-runs the hop; the forwarded job's fixed id makes the re-forward
  * a no-op, and the store's uuid key removes anything that still gets through twice.
@@ -106,17 +106,21 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
   async function processJob(job: Job<PipelineJob>): Promise<void> {
     const survivors = await runStage(job.data, pipelineEvents(job.data));
     if (survivors.length === 0) return;
-    const { batchId, projectId, route } = job.data;
+    const { batchId, projectId, route, shard } = job.data;
     const hop = job.data.hop + 1;
     const next = route[hop];
-    const forwarded: PipelineJob = { batchId, projectId, route, hop, events: survivors };
-    await producer.add(next ? stageQueue(next.appId) : STORE_QUEUE, forwarded, hopJobId(batchId, hop));
+    // The batch stays in its lane: the next hop sees its persons' events in the same order.
+    const forwarded: PipelineJob = { batchId, projectId, route, hop, shard, events: survivors };
+    await producer.add(next ? stageQueue(next.appId, shard) : storeQueue(shard), forwarded, hopJobId(batchId, hop));
   }
 
   async function refresh(): Promise<void> {
     // Every stored stage app, not only enabled ones: jobs routed before a disable must still drain.
     for (const app of await store.listApps()) {
-      if (isStage(app.capabilities) && serves(app.id)) workers.ensure(stageQueue(app.id), processJob);
+      if (!isStage(app.capabilities) || !serves(app.id)) continue;
+      const [unordered, ...ordered] = allLanes((shard) => stageQueue(app.id, shard), config.orderShards);
+      workers.ensure(unordered!, processJob);
+      for (const lane of ordered) workers.ensure(lane, processJob, { ordered: true });
     }
   }
 
