@@ -77,12 +77,13 @@ export class WorkerSet {
     const queue = new Queue(queueName, { connection, prefix });
     try {
       await queue.setGlobalConcurrency(1);
-      if (!this.closing) await worker.run();
     } catch (error) {
-      logger.error({ queue: queueName, err: error }, 'ordered lane could not start');
+      logger.error({ queue: queueName, err: error }, 'ordered lane could not start: its global concurrency was not set');
+      return;
     } finally {
       await queue.close();
     }
+    if (!this.closing) worker.run().catch((error: unknown) => logger.error({ queue: queueName, err: error }, 'worker error'));
   }
 
   /**

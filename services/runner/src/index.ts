@@ -36,13 +36,14 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const workers = workerSetFor(config, options.connection, logger, options.producer);
   const delivery = new Delivery(context);
   const orderedDelivery = new OrderedDelivery(context);
-  /** Serves a family's unordered lane with `unordered` and its ordered lanes with `ordered`. */
   /** The ordered deliver lanes this runner serves (their exportEvents buffers are flushed on close and reload). */
-  const orderedDeliverLanes: string[] = [];
-  function serveLanes<T>(queueOf: (shard: number | undefined) => string, unordered: (job: Job<T>) => Promise<void>, ordered: (job: Job<T>) => Promise<void>, concurrency?: number): void {
+  const orderedDeliverLanes = new Set<string>();
+  /** Serves a family's unordered lane with `unordered` and its ordered lanes with `ordered`; answers the ordered lanes. */
+  function serveLanes<T>(queueOf: (shard: number | undefined) => string, unordered: (job: Job<T>) => Promise<void>, ordered: (job: Job<T>) => Promise<void>, concurrency?: number): string[] {
     const [unorderedLane, ...orderedLanes] = allLanes(queueOf, config.orderShards);
     workers.ensure(unorderedLane!, unordered, concurrency === undefined ? {} : { concurrency });
     for (const lane of orderedLanes) workers.ensure(lane, ordered, { ordered: true });
+    return orderedLanes;
   }
   const schedules = new Schedules(context);
   const backfills = new BackfillRunner(context);
@@ -50,10 +51,8 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   async function refresh(): Promise<void> {
     for (const app of await store.listApps()) {
       if (isDestination(app.capabilities)) {
-        serveLanes((shard) => deliverQueue(app.id, shard), delivery.process, orderedDelivery.process, config.deliverConcurrency);
-        for (const lane of allLanes((shard) => deliverQueue(app.id, shard), config.orderShards).slice(1)) {
-          if (!orderedDeliverLanes.includes(lane)) orderedDeliverLanes.push(lane);
-        }
+        const lanes = serveLanes((shard) => deliverQueue(app.id, shard), delivery.process, orderedDelivery.process, config.deliverConcurrency);
+        for (const lane of lanes) orderedDeliverLanes.add(lane);
       }
     }
     await schedules.sync();
@@ -68,13 +67,13 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   return {
     refresh,
     flushProject: async (projectId) => {
-      await Promise.all([delivery.buffers.flushProject(projectId), orderedDelivery.flushBuffers(orderedDeliverLanes, projectId)]);
+      await Promise.all([delivery.buffers.flushProject(projectId), orderedDelivery.flushBuffers([...orderedDeliverLanes], projectId)]);
     },
     close: async () => {
       // First: a backfill waiting on its slice stops waiting (the slice's jobs may never run once the workers are closed).
       await backfills.close();
       // The ordered lanes' buffers are in Redis (nothing is lost at exit), but exported now as PostHog does.
-      await orderedDelivery.flushBuffers(orderedDeliverLanes);
+      await orderedDelivery.flushBuffers([...orderedDeliverLanes]);
       const closing = workers.close();
       await delivery.buffers.close();
       await closing;
