@@ -66,17 +66,29 @@ export async function benchE2e(): Promise<void> {
   results.push(await runChain('hello-world + drop-events', [['examples/hello-world', {}], ['examples/drop-events', { eventsToDrop: '$pageleave' }]],
     (events) => events.filter((event) => event.event !== '$pageleave').length));
   printTable(`e2e: ${EVENTS} sample events, /batch with ${PER_REQUEST} per request, ${CONNECTIONS} connections, sluice start (PGlite)`, 'stored ev/s', results);
+  await benchOrdering();
+}
 
+/** `pnpm bench ordering`: what per-person order costs, end to end. */
+export async function benchOrdering(): Promise<void> {
   // What per-person order costs: a stateful stage and an onEvent destination, with ordering off
   // (every event in the unordered lane) as the baseline, then on (SLUICE_ORDER_SHARDS lanes).
   const orderedChain: Array<[string, Record<string, string>]> = [['examples/hello-world', {}], ['bench/apps/cache-counter', {}], ['bench/apps/null-destination', {}]];
   const all = (events: any[]) => events.length;
   const ordering = [
     await runChain('ordering off (baseline)', orderedChain, all, { SLUICE_ORDER_SHARDS: '0' }, true),
-    await runChain('ordering on, 8 lanes', orderedChain, all, { SLUICE_ORDER_SHARDS: '8' }, true),
-    await runChain('ordering on, 16 lanes', orderedChain, all, { SLUICE_ORDER_SHARDS: '16' }, true),
+    ...(await runEach(ORDER_SHARDS, (shards) => runChain(`ordering on, ${shards} lanes`, orderedChain, all, { SLUICE_ORDER_SHARDS: String(shards) }, true))),
   ];
   printTable('ordering: hello-world → cache-counter → onEvent (null destination); time to the last onEvent', 'delivered ev/s', ordering);
+}
+
+/** Lane counts the ordering table compares (BENCH_ORDER_SHARDS=4,8,16), the default first. */
+const ORDER_SHARDS = (process.env.BENCH_ORDER_SHARDS ?? '8,4,16').split(',').map(Number);
+
+async function runEach<T, R>(items: T[], run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (const item of items) results.push(await run(item));
+  return results;
 }
 
 function printTable(title: string, rate: string, results: Result[]): void {
