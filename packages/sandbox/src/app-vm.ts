@@ -14,6 +14,9 @@ export type EventOutcome = { status: 'ok'; event: PluginEvent } | { status: 'dro
  */
 export type CallResult = { ok: true } | { ok: false; error: string; retry: boolean };
 
+/** An event's onEvent outcome in a batch (see AppVm.onEvents): a call's result, or `held` (not run). */
+export type OnEventOutcome = CallResult | 'held';
+
 export interface AppVmOptions {
   instanceId: number;
   name: string;
@@ -42,6 +45,12 @@ export interface AppVm {
   setup(): Promise<void>;
   processEventBatch(events: PluginEvent[]): Promise<EventOutcome[]>;
   onEvent(event: PluginEvent): Promise<CallResult>;
+  /**
+   * onEvent for each event in one crossing: a person's events one after another in order,
+   * different persons concurrently. With `holdAfterRetry`, a person's events after one that threw
+   * RetryError are not run (`held`).
+   */
+  onEvents(events: PluginEvent[], holdAfterRetry?: boolean): Promise<OnEventOutcome[]>;
   exportEvents(events: PluginEvent[]): Promise<CallResult>;
   /** Runs `jobs[name](payload, meta)`, under the (longer) job time limit. */
   runJob(name: string, payload: unknown): Promise<CallResult>;
@@ -240,6 +249,49 @@ class QuickJsAppVm implements AppVm {
 
   onEvent(event: PluginEvent): Promise<CallResult> {
     return this.invoke('onEvent', 'onEvent', () => [JSON.stringify(event)]);
+  }
+
+  async onEvents(events: PluginEvent[], holdAfterRetry = false): Promise<OnEventOutcome[]> {
+    if (events.length <= 1 || !this.capabilities.includes('onEvent')) return this.onEventsOneByOne(events, holdAfterRetry);
+    await this.setup();
+    let answered: Array<0 | 1 | [string, 0 | 1]>;
+    try {
+      const json = await this.guarded((realm) => realm.call('onEventBatch', 'onEvent', [JSON.stringify(events), holdAfterRetry ? '1' : '0']));
+      answered = JSON.parse(json) as typeof answered;
+    } catch (error) {
+      // A limit hit (logged by guardedNow) fails the crossing as a whole: the events go again one
+      // call each, each with its own limit, so only the culprit fails. The events the crossing had
+      // done are delivered twice, as any at-least-once retry would.
+      if (error instanceof SandboxLimitError) return this.onEventsOneByOne(events, holdAfterRetry);
+      if (!(error instanceof AppError)) throw error;
+      // The instance is suspended (guardedNow): every event gets its RetryError-like answer.
+      const message = this.masked(error.message);
+      this.log('error', `onEvent failed: ${message}`);
+      return events.map(() => ({ ok: false, error: message, retry: error.retry }));
+    }
+    return answered.map((outcome): OnEventOutcome => {
+      if (outcome === 0) return { ok: true };
+      if (outcome === 1) return 'held';
+      const message = this.masked(outcome[0]);
+      this.log('error', `onEvent failed: ${message}`);
+      return { ok: false, error: message, retry: outcome[1] === 1 };
+    });
+  }
+
+  /** onEvents as one call per event (a single event, or after a limit hit in a batched crossing). */
+  private async onEventsOneByOne(events: PluginEvent[], holdAfterRetry: boolean): Promise<OnEventOutcome[]> {
+    const holding = new Set<string>();
+    const outcomes: OnEventOutcome[] = [];
+    for (const event of events) {
+      if (holding.has(event.distinct_id)) {
+        outcomes.push('held');
+        continue;
+      }
+      const result = await this.onEvent(event);
+      if (holdAfterRetry && !result.ok && result.retry) holding.add(event.distinct_id);
+      outcomes.push(result);
+    }
+    return outcomes;
   }
 
   exportEvents(events: PluginEvent[]): Promise<CallResult> {

@@ -2,7 +2,7 @@ export { AppSourceError } from './errors';
 export { SECRET_MASK, applyConfigDefaults, attachmentKeys, maskSecrets, maskedConfig, missingAttachments, secretValues } from './plugin-json';
 export { bundleApp, optionalModulesWarning, versionHash, PROVIDED_MODULES, type CompiledApp } from './compile';
 export { compileApp } from './compile-app';
-export { createAppVm, instanceMemoryBytes, type AppVm, type AppVmOptions, type CallResult, type EventOutcome, type HostServices } from './app-vm';
+export { createAppVm, instanceMemoryBytes, type AppVm, type AppVmOptions, type CallResult, type EventOutcome, type HostServices, type OnEventOutcome } from './app-vm';
 export { DEFAULT_LIMITS, type SandboxLimits } from './limits';
 export {
   GeoIpDatabase,

@@ -7,7 +7,7 @@ import { PRELUDE } from './prelude';
 import { abandonQuickJS } from './quickjs';
 
 /** The prelude's functions the host calls. */
-const ENTRY_POINTS = ['load', 'capabilities', 'call', 'processBatch', 'onEvent', 'exportEvents', 'runJob'] as const;
+const ENTRY_POINTS = ['load', 'capabilities', 'call', 'processBatch', 'onEvent', 'onEventBatch', 'exportEvents', 'runJob'] as const;
 export type EntryPoint = (typeof ENTRY_POINTS)[number];
 
 /** Whether an app call failed with PostHog's RetryError (the app asks to be called again later). */

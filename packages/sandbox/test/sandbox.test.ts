@@ -197,6 +197,47 @@ describe('AppVm', () => {
     expect(await spinning.vm.onEvent(event())).toEqual({ ok: false, error: 'onEvent exceeded the 50 ms time limit', retry: false });
   });
 
+  describe('onEvents: a job\'s events in one crossing', () => {
+    const of = (person: string, name: string) => ({ ...event(name), distinct_id: person });
+
+    it('runs each person\'s events one after another in order, different persons meanwhile', async () => {
+      const { vm, logs } = await vmFor({
+        'index.js': 'export async function onEvent(e) { console.log("start " + e.event); for (let i = 0; i < 3; i++) await null; console.log("end " + e.event) }',
+      });
+      const outcomes = await vm.onEvents([of('a', 'a1'), of('b', 'b1'), of('a', 'a2'), of('b', 'b2'), of('a', 'a3')]);
+      expect(outcomes).toEqual(Array(5).fill({ ok: true }));
+      const lines = logs.map((line) => line.message);
+      const own = (person: string) => lines.filter((line) => line.split(' ')[1]!.startsWith(person));
+      expect(own('a')).toEqual(['start a1', 'end a1', 'start a2', 'end a2', 'start a3', 'end a3']);
+      expect(own('b')).toEqual(['start b1', 'end b1', 'start b2', 'end b2']);
+      // b1 started before a1 ended: persons do not wait for each other.
+      expect(lines.indexOf('start b1')).toBeLessThan(lines.indexOf('end a1'));
+    });
+
+    it('with holdAfterRetry, leaves a person\'s events after a RetryError unrun; without it, runs them', async () => {
+      const files = {
+        'index.js': `import { RetryError } from '@posthog/plugin-scaffold'
+          export function onEvent(e) { console.log('ran ' + e.event); if (e.event === 'a1') throw new RetryError('busy'); if (e.event === 'b2') throw new Error('bad') }`,
+      };
+      const events = [of('a', 'a1'), of('b', 'b1'), of('a', 'a2'), of('b', 'b2'), of('b', 'b3'), of('a', 'a3')];
+      const holding = await vmFor(files);
+      expect(await holding.vm.onEvents(events, true)).toEqual([
+        { ok: false, error: 'RetryError: busy', retry: true }, { ok: true }, 'held', { ok: false, error: 'bad', retry: false }, { ok: true }, 'held',
+      ]);
+      expect(holding.logs.map((line) => line.message).filter((line) => line.startsWith('ran')).sort()).toEqual(['ran a1', 'ran b1', 'ran b2', 'ran b3']);
+      expect(holding.logs.map((line) => line.message)).toContain('onEvent failed: RetryError: busy');
+      const running = await vmFor(files);
+      expect((await running.vm.onEvents(events)).map((outcome) => outcome !== 'held' && outcome.ok)).toEqual([false, true, true, false, true, true]);
+    });
+
+    it('after a limit hit in the crossing, runs the events one call each: only the culprit fails', async () => {
+      const { vm } = await vmFor({ 'index.js': "export function onEvent(e) { if (e.event === 'spin') while (true) {} }" }, { callTimeoutMs: 50 });
+      expect(await vm.onEvents([of('a', 'ok'), of('b', 'spin'), of('a', 'ok2')])).toEqual([
+        { ok: true }, { ok: false, error: 'onEvent exceeded the 50 ms time limit', retry: false }, { ok: true },
+      ]);
+    });
+  });
+
   it('tells RetryError from other errors in onEvent, exportEvents and jobs', async () => {
     const { vm } = await vmFor({
       'index.js': `import { RetryError } from '@posthog/plugin-scaffold'

@@ -374,6 +374,36 @@
       const event = parse(json);
       return Promise.resolve().then(() => sluice.exports.onEvent(event, sluice.meta)).then(() => '');
     },
+    // A job's events in one crossing (PostHog calls onEvent once per event; a crossing per event
+    // cost more than most destinations): each person's events one after another in the given
+    // order, different persons concurrently, as processBatch runs them. With hold '1', a person
+    // whose event threw RetryError has their later events left unrun, so the host can hold them
+    // behind it. Answers, per event, 0 (done), 1 (held, not run) or [error text, 1 if RetryError].
+    onEventBatch(json, hold) {
+      const events = parse(json);
+      const holding = hold === '1' ? new Set() : null;
+      const outcomes = new Array(events.length).fill(0);
+      const chains = new Map();
+      const fail = (i, person) => (error) => {
+        sluice.rethrowLimit(error);
+        const retry = Boolean(error) && error.name === 'RetryError';
+        outcomes[i] = [sluice.describe(error), retry ? 1 : 0];
+        if (retry && holding) holding.add(person);
+      };
+      const run = (i, person) => {
+        if (holding && holding.has(person)) {
+          outcomes[i] = 1;
+          return undefined;
+        }
+        return Promise.resolve().then(() => sluice.exports.onEvent(events[i], sluice.meta)).then(undefined, fail(i, person));
+      };
+      for (let i = 0; i < events.length; i++) {
+        const person = events[i].distinct_id;
+        const before = chains.get(person);
+        chains.set(person, before ? before.then(() => run(i, person)) : run(i, person));
+      }
+      return Promise.all(chains.values()).then(() => stringify(outcomes));
+    },
     exportEvents(json) {
       const events = parse(json);
       return Promise.resolve().then(() => sluice.exports.exportEvents(events, sluice.meta)).then(() => '');

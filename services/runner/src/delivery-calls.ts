@@ -1,15 +1,26 @@
 import type { AppInstance, PluginEvent } from '@sluice/core';
-import { AppSetupError, type AppVm, type CallResult } from '@sluice/sandbox';
+import { AppSetupError, type AppVm, type CallResult, type OnEventOutcome } from '@sluice/sandbox';
 import { instanceLabels, type RunnerContext } from './context';
+
+/**
+ * onEvent for a job's events in one sandbox crossing (AppVm.onEvents), timed as one call and
+ * counted per event by outcome (a held event was not called).
+ */
+export async function callOnEvents(context: RunnerContext, vm: AppVm, instance: AppInstance, events: PluginEvent[], holdAfterRetry = false): Promise<OnEventOutcome[]> {
+  const labels = { ...instanceLabels(instance), function: 'onEvent' };
+  const timer = context.metrics.deliverySeconds.startTimer(labels);
+  const results = await vm.onEvents(events, holdAfterRetry);
+  timer();
+  const counts = { ok: 0, retry: 0, error: 0 };
+  for (const result of results) if (result !== 'held') counts[outcomeOf(result)] += 1;
+  for (const [outcome, count] of Object.entries(counts)) if (count) context.metrics.deliveryCalls.inc({ ...labels, outcome }, count);
+  return results;
+}
 
 /** One onEvent call, timed and counted by outcome. */
 export async function callOnEvent(context: RunnerContext, vm: AppVm, instance: AppInstance, event: PluginEvent): Promise<CallResult> {
-  const labels = { ...instanceLabels(instance), function: 'onEvent' };
-  const timer = context.metrics.deliverySeconds.startTimer(labels);
-  const result = await vm.onEvent(event);
-  timer();
-  context.metrics.deliveryCalls.inc({ ...labels, outcome: outcomeOf(result) });
-  return result;
+  const [result] = await callOnEvents(context, vm, instance, [event]);
+  return result as CallResult; // a lone event is never held
 }
 
 /**

@@ -4,7 +4,7 @@ import type { DeliverJob } from '@sluice/queues';
 import { AppSetupError, type AppVm } from '@sluice/sandbox';
 import { instanceLabels, type RunnerContext } from './context';
 import { ExportBuffers, exportSettings } from './export-buffer';
-import { callExportEvents, callOnEvent } from './delivery-calls';
+import { callExportEvents, callOnEvents } from './delivery-calls';
 import { settleFailures } from './failures';
 
 /** The delivery functions an app exports, in the order they are served. */
@@ -58,9 +58,10 @@ export class Delivery {
     const retryable: PluginEvent[] = [];
     const final: Array<{ event: PluginEvent; error: string }> = [];
     let retryError: string | undefined;
-    for (const event of data.events) {
-      const result = await callOnEvent(this.context, vm, instance, event);
-      if (result.ok) continue;
+    const results = await callOnEvents(this.context, vm, instance, data.events);
+    for (const [index, result] of results.entries()) {
+      if (result === 'held' || result.ok) continue; // held: only with holdAfterRetry, not asked here
+      const event = data.events[index]!;
       if (result.retry) {
         retryable.push(event);
         retryError = result.error;

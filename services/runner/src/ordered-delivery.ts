@@ -4,7 +4,7 @@ import { nextRetryDelay, type AppInstance, type DeliveryFunction, type PluginEve
 import type { DeliverJob } from '@sluice/queues';
 import { AppSetupError, type AppVm } from '@sluice/sandbox';
 import { formatDelay, instanceLabels, type RunnerContext } from './context';
-import { callExportEvents, callOnEvent } from './delivery-calls';
+import { callExportEvents, callOnEvent, callOnEvents } from './delivery-calls';
 import { deliveryFunctions } from './delivery';
 import { exportSettings } from './export-buffer';
 import { RETRY_SCHEDULES, deadLetter } from './failures';
@@ -138,14 +138,12 @@ export class OrderedDelivery {
     const parked = new Map<string, { head: PluginEvent; error: string; held: PluginEvent[] }>();
     const final: Array<{ event: PluginEvent; error: string }> = [];
     let delivered = 0;
-    for (const event of events) {
-      const park = parked.get(event.distinct_id);
-      if (park) {
-        park.held.push(event);
-        continue;
-      }
-      const result = await callOnEvent(this.context, vm, instance, event);
-      if (result.ok) delivered += 1;
+    const results = await callOnEvents(this.context, vm, instance, events, true);
+    for (const [index, result] of results.entries()) {
+      const event = events[index]!;
+      // held: an earlier event of this person in the batch threw RetryError (parked earlier in this loop).
+      if (result === 'held') parked.get(event.distinct_id)!.held.push(event);
+      else if (result.ok) delivered += 1;
       else if (result.retry) parked.set(event.distinct_id, { head: event, error: result.error, held: [] });
       else final.push({ event, error: result.error });
     }
