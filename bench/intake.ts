@@ -10,16 +10,15 @@
  * body-check threads (what they are for; the /batch bodies above are small enough to stay on the
  * event loop).
  */
-import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { readSampleEvents, type SampleEvent } from '../test/fixtures/sample-events';
 import { startCluster } from '../test/helpers/cluster';
+import { startBenchServer } from './bench-child';
 import { int, median, ms } from './format';
 import { measureHeadOfLine, printHeadOfLine } from './intake-head-of-line';
 import { machineBusySeconds, metricSum, processCpuSeconds, redisCpuSeconds, redisInfo } from './readings';
-import { PROJECT_TOKEN, REPO_ROOT, SERVICE_NODE_FLAGS, freePort, startSluice, waitFor, type RunningSluice } from '../test/helpers/services';
+import { PROJECT_TOKEN, startSluice, type RunningSluice } from '../test/helpers/services';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
@@ -79,29 +78,8 @@ interface Server {
 }
 
 /** The empty route (bench/empty-route-server.ts), started as sluice is: node with the services' flags (and tsx: it is TypeScript), a child process. */
-async function startEmptyRoute(): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx', join(REPO_ROOT, 'bench/empty-route-server.ts')], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  await waitFor('the empty route server', async () => {
-    if (child.exitCode !== null) throw new Error(`empty route server exited: ${output}`);
-    return output.includes('listening');
-  }, 30_000, 50);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+function startEmptyRoute(): Promise<Server> {
+  return startBenchServer('bench/empty-route-server.ts');
 }
 
 function sluiceServer(sluice: RunningSluice): Server {

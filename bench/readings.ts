@@ -1,7 +1,7 @@
 /**
- * What `pnpm bench intake` reads beside autocannon's figures: CPU used by a process, by the whole
- * machine and by Redis (Linux /proc and Redis INFO; undefined where they cannot be read), and
- * sums of a service's Prometheus metrics.
+ * What the benches read beside their own figures: CPU and memory used by a process, CPU used by
+ * the whole machine and by Redis, Redis's memory (Linux /proc and Redis INFO; undefined where they
+ * cannot be read), and sums of a service's Prometheus metrics.
  */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -19,6 +19,18 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+/** A process's resident memory now and its peak (VmRSS, VmHWM of Linux /proc/<pid>/status), bytes; undefined elsewhere. */
+export function processMemoryBytes(pid: number | undefined): { rss: number; peak: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN) * 1024;
+    return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU seconds the whole machine has been busy (Linux /proc/stat: all but idle and iowait), undefined elsewhere. */
 export function machineBusySeconds(): number | undefined {
   try {
@@ -30,8 +42,8 @@ export function machineBusySeconds(): number | undefined {
 }
 
 /**
- * Redis's INFO fields (over a bare socket: the bench package has no Redis client), empty when
- * Redis needs a password or does not answer.
+ * Redis's INFO fields (over a bare socket: one short connection, nothing to set up or close),
+ * empty when Redis needs a password or does not answer.
  */
 export function redisInfo(): Promise<Record<string, string>> {
   const url = new URL(REDIS_URL);
@@ -62,11 +74,35 @@ export async function redisCpuSeconds(): Promise<number | undefined> {
   return info.used_cpu_user === undefined ? undefined : Number(info.used_cpu_user) + Number(info.used_cpu_sys);
 }
 
-/** The sum of every sample of one metric in a Prometheus text exposition. */
-export function metricSum(text: string, name: string): number {
+/** The sum of every sample of one metric in a Prometheus text exposition; with `labels`, of the samples having all of them. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((pair) => line.slice(0, line.lastIndexOf(' ')).includes(pair))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+/**
+ * Samples Redis's used_memory every `everyMs` until stopped: the peak and every sample (ms since
+ * the epoch, bytes). A sample is taken at once, so a short run still has one.
+ */
+export function sampleRedisMemory(everyMs = 500): { stop(): Promise<{ peak: number; samples: Array<[number, number]> }> } {
+  const samples: Array<[number, number]> = [];
+  const take = async () => {
+    const bytes = Number((await redisInfo()).used_memory ?? NaN);
+    if (!Number.isNaN(bytes)) samples.push([Date.now(), bytes]);
+  };
+  let pending = take();
+  const timer = setInterval(() => (pending = pending.then(take)), everyMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await pending;
+      await take();
+      return { peak: samples.length ? Math.max(...samples.map(([, bytes]) => bytes)) : NaN, samples };
+    },
+  };
 }

@@ -12,6 +12,27 @@ function databaseUrl(name: string): string {
   return url.toString();
 }
 
+export interface TestDatabase {
+  url: string;
+  /** Drops it, closing whatever connections are left. */
+  drop(): Promise<void>;
+}
+
+/** A Postgres database of its own (`sluice_test_<random>`), for one test or bench run. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `sluice_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  return {
+    url: databaseUrl(name),
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
 export interface Cluster {
   /** The intake's base URL. */
   url: string;
@@ -35,14 +56,11 @@ export interface Cluster {
  * for this test (dropped afterwards) and a Redis prefix of its own. Starts the intake.
  */
 export async function startCluster(extraEnv: Record<string, string> = {}): Promise<Cluster> {
-  const database = `sluice_test_${randomBytes(6).toString('hex')}`;
+  const database = await createTestDatabase();
   const prefix = testPrefix();
-  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
   const port = await freePort();
   const env = {
-    DATABASE_URL: databaseUrl(database), REDIS_URL, SLUICE_REDIS_PREFIX: prefix, SLUICE_PORT: String(port),
+    DATABASE_URL: database.url, REDIS_URL, SLUICE_REDIS_PREFIX: prefix, SLUICE_PORT: String(port),
     SLUICE_ADMIN_TOKEN: ADMIN_TOKEN, SLUICE_PROJECT_TOKEN: PROJECT_TOKEN,
     ...extraEnv,
   };
@@ -75,8 +93,7 @@ export async function startCluster(extraEnv: Record<string, string> = {}): Promi
     stop: async () => {
       await Promise.all(processes.map((proc) => proc.stop('SIGKILL')));
       await deleteRedisPrefix(prefix);
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin.end();
+      await database.drop();
     },
   };
   try {
