@@ -74,16 +74,8 @@ export async function redisCpuSeconds(): Promise<number | undefined> {
   return info.used_cpu_user === undefined ? undefined : Number(info.used_cpu_user) + Number(info.used_cpu_sys);
 }
 
-/** The sum of every sample of one metric in a Prometheus text exposition; with `labels`, of the samples having all of them. */
-export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (wanted.every((pair) => line.slice(0, line.lastIndexOf(' ')).includes(pair))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
+// The sum of a metric's samples is the tests' helper too.
+export { metricSum } from '../test/helpers/api';
 
 /**
  * Samples Redis's used_memory every `everyMs` until stopped: the peak and every sample (ms since

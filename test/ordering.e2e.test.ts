@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { personShard } from '@sluice/core';
-import { admin, appSource, capture, metricValue, post, storedEvents } from './helpers/api';
+import { admin, appSource, capture, metricSum, metricValue, post, storedEvents } from './helpers/api';
 import { startCluster, type Cluster } from './helpers/cluster';
 import { PROJECT_TOKEN, REDIS_URL, startSluice, waitFor, type RunningSluice, type SluiceProcess } from './helpers/services';
 
@@ -140,6 +140,14 @@ describe('per-person order through a stage, across 3 worker processes (Postgres)
     // The first few misnumbered events, named, for the failure message.
     expect(wrong.slice(0, 5).map((row) => `${row.distinct_id}#${row.sent_index} seq ${row.seq}`)).toEqual([]);
     expect(wrong).toHaveLength(0);
+
+    // The lanes are dealt out (lane-owners.ts): every worker process ran a share of the batches.
+    // Served by all alike, the process completing a lane's job fetched its next one, and one
+    // process ended up with most lanes while the others idled.
+    const batches = await Promise.all(cluster.metricsPorts.slice(1).map(async (port) =>
+      metricSum(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), 'sluice_stage_batch_duration_seconds_count')));
+    const all = batches.reduce((sum, count) => sum + count, 0);
+    expect(batches.map((count) => count / all >= 0.15)).toEqual([true, true, true]);
   }, 60_000);
 
   it('keeps each person\'s order when a worker is SIGKILLed mid-run: a re-run batch may skip numbers, never reorder', async () => {

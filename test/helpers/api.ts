@@ -100,3 +100,14 @@ export function metricValue(text: string, sample: string): number {
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
   return line ? Number(line.slice(sample.length + 1)) : 0;
 }
+
+/** The sum of every sample of one metric in a Prometheus text exposition; with `labels`, of the samples having all of them. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((pair) => line.slice(0, line.lastIndexOf(' ')).includes(pair))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}

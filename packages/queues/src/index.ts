@@ -3,6 +3,7 @@ export * from './jobs';
 export * from './connection';
 export * from './producer';
 export * from './worker-set';
+export * from './lane-owners';
 export * from './pipeline-bus';
 export * from './redis-server';
 export * from './app-cache';

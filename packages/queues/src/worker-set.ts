@@ -21,7 +21,7 @@ export interface WorkerSetOptions {
  */
 export class WorkerSet {
   private readonly workers = new Map<string, Worker>();
-  private readonly connections: Redis[] = [];
+  private readonly connections = new Map<string, Redis>();
   private closing = false;
   private readonly closed: Promise<void>;
   private markClosed!: () => void;
@@ -50,7 +50,7 @@ export class WorkerSet {
     // Workers block on Redis: each needs its own connection, duplicated from the shared one
     // (and closed here: BullMQ leaves a connection it was given open).
     const ownConnection = connection.duplicate();
-    this.connections.push(ownConnection);
+    this.connections.set(queueName, ownConnection);
     const worker = new Worker<T>(queueName, options.ordered ? this.retriedInPlace(queueName, processor) : processor, {
       autorun: !options.ordered,
       connection: ownConnection,
@@ -106,13 +106,26 @@ export class WorkerSet {
     };
   }
 
+  /** Stops serving one queue: takes no more of its jobs, waits for the running one, closes its connection. */
+  async release(queueName: string): Promise<void> {
+    const worker = this.workers.get(queueName);
+    if (!worker) return;
+    this.workers.delete(queueName);
+    const connection = this.connections.get(queueName);
+    this.connections.delete(queueName);
+    await worker.close();
+    connection?.disconnect();
+    this.options.logger.info({ queue: queueName }, 'released queue');
+  }
+
   /** Stops taking jobs and waits for the running ones to finish. */
   async close(): Promise<void> {
     this.closing = true;
     this.markClosed();
     await Promise.all([...this.workers.values()].map((worker) => worker.close()));
     this.workers.clear();
-    for (const connection of this.connections.splice(0)) connection.disconnect();
+    for (const connection of this.connections.values()) connection.disconnect();
+    this.connections.clear();
   }
 }
 

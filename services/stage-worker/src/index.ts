@@ -11,7 +11,7 @@ import {
   type StageOutcome,
 } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
-import { allLanes, workerSetFor, hopJobId, pipelineEvents, stageQueue, storeQueue, type PipelineJob, type PipelineJobHead, type QueueProducer } from '@sluice/queues';
+import { LaneOwners, workerSetFor, hopJobId, pipelineEvents, stageQueue, storeQueue, type PipelineJob, type PipelineJobHead, type QueueProducer } from '@sluice/queues';
 import { AppSetupError, type AppVm, type AppVmPool } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
 import type { Redis } from 'ioredis';
@@ -114,16 +114,53 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
     await producer.add(next ? stageQueue(next.appId, shard) : storeQueue(shard), forwarded, hopJobId(batchId, hop));
   }
 
-  async function refresh(): Promise<void> {
-    // Every stored stage app, not only enabled ones: jobs routed before a disable must still drain.
-    for (const app of await store.listApps()) {
-      if (!isStage(app.capabilities) || !serves(app.id)) continue;
-      const [unordered, ...ordered] = allLanes((shard) => stageQueue(app.id, shard), config.orderShards);
-      workers.ensure(unordered!, processJob);
-      for (const lane of ordered) workers.ensure(lane, processJob, { ordered: true });
+  // The ordered lanes are dealt out among the worker processes serving the app (lane-owners.ts);
+  // the unordered lane is served by all of them.
+  const owners = new LaneOwners(options.connection, config.redisPrefix);
+  let servedApps: number[] = [];
+  let dealing = Promise.resolve();
+
+  async function takeOwnedLanes(): Promise<void> {
+    if (config.orderShards === 0 || servedApps.length === 0) return;
+    const owned = await owners.beat(servedApps, config.orderShards);
+    for (const [appId, shards] of owned) {
+      const mine = new Set(shards);
+      for (let shard = 0; shard < config.orderShards; shard++) {
+        const lane = stageQueue(appId, shard);
+        if (mine.has(shard)) workers.ensure(lane, processJob, { ordered: true });
+        else if (workers.has(lane)) void workers.release(lane).catch((error: unknown) => logger.error({ queue: lane, err: error }, 'releasing a lane failed'));
+      }
     }
   }
 
+  /** One deal at a time: the beat timer and a refresh never interleave their ensure/release. */
+  function deal(): Promise<void> {
+    dealing = dealing.then(takeOwnedLanes).catch((error: unknown) => logger.warn({ err: error }, 'lane ownership beat failed; lanes stay as they are until the next one'));
+    return dealing;
+  }
+
+  async function refresh(): Promise<void> {
+    // Every stored stage app, not only enabled ones: jobs routed before a disable must still drain.
+    const apps = (await store.listApps()).filter((app) => isStage(app.capabilities) && serves(app.id));
+    servedApps = apps.map((app) => app.id);
+    for (const app of apps) workers.ensure(stageQueue(app.id, undefined), processJob);
+    await deal();
+  }
+
   await refresh();
-  return { refresh, close: () => workers.close() };
+  const beat = setInterval(() => void deal(), LANE_BEAT_MS);
+  beat.unref();
+  return {
+    refresh,
+    close: async () => {
+      clearInterval(beat);
+      await dealing;
+      // Leaving first lets the other processes take the lanes over at their next beat.
+      await owners.leave(servedApps).catch((error: unknown) => logger.warn({ err: error }, 'could not leave the lane owners'));
+      await workers.close();
+    },
+  };
 }
+
+/** How often a worker process beats and re-deals the ordered lanes (well inside LANE_MEMBER_TTL_MS). */
+const LANE_BEAT_MS = 1_000;
