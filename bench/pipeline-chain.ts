@@ -25,12 +25,18 @@ export const CHAIN: readonly ChainApp[] = [
   { dir: 'bench/apps/null-exporter', config: {} },
 ];
 
+/** The stage-scaling chain: one CPU-bound stage, then the latency destination (nothing dropped). */
+export const SCALING_CHAIN: readonly ChainApp[] = [
+  { dir: 'bench/apps/cpu-heavy', config: {} },
+  { dir: 'bench/apps/latency-destination', config: {} },
+];
+
 /** The properties the load generator stamps on every event and the latency destination reads. */
 export const SENT_AT = 'bench_sent_at';
 export const PHASE = 'bench_phase';
 
-export async function installChain(url: string): Promise<void> {
-  for (const app of CHAIN) await install(url, app.dir, app.config);
+export async function installChain(url: string, chain: readonly ChainApp[] = CHAIN): Promise<void> {
+  for (const app of chain) await install(url, app.dir, app.config);
 }
 
 /** The meta a plain-JS run gives an app: its config with plugin.json's defaults, a global, and a cache if the caller has one. */

@@ -7,6 +7,8 @@ export interface LoadOptions {
   phase: string;
   /** Events per second; absent or 0: as fast as the senders go. */
   rate?: number;
+  /** Whether the chain drops a tenth (drop-tenth): the onEvent calls to expect. True by default. */
+  dropsTenth?: boolean;
 }
 
 export interface LoadResult {
@@ -31,7 +33,7 @@ export const LOAD_SENDERS = 8;
 
 export async function runLoad(url: string, options: LoadOptions): Promise<LoadResult> {
   const child = spawnBenchChild('bench/pipeline-load.ts', {
-    LOAD_URL: url, LOAD_EVENTS: String(options.events), LOAD_PHASE: options.phase, LOAD_RATE: String(options.rate ?? 0),
+    LOAD_URL: url, LOAD_EVENTS: String(options.events), LOAD_PHASE: options.phase, LOAD_RATE: String(options.rate ?? 0), LOAD_DROPS_TENTH: String(options.dropsTenth ?? true),
     LOAD_BATCH: String(LOAD_BATCH), LOAD_SENDERS: String(LOAD_SENDERS),
   });
   const code = await child.exited;

@@ -12,6 +12,7 @@
  * Writes bench/results/pipeline.json and bench/results/pipeline.svg.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createTestDatabase, startCluster, type Cluster } from '../test/helpers/cluster';
@@ -19,7 +20,7 @@ import { REDIS_URL, REPO_ROOT, deleteRedisPrefix, startSluice, testPrefix, waitF
 import { startBenchServer, type BenchServer } from './bench-child';
 import { int, leastSquaresSlope, mb } from './format';
 import { histogramOf, mergedBuckets, quantile, redisHistogram, timeline, type LatencyHistogram } from './latency-histogram';
-import { installChain } from './pipeline-chain';
+import { CHAIN, SCALING_CHAIN, installChain, type ChainApp } from './pipeline-chain';
 import { LOAD_BATCH, LOAD_SENDERS, runLoad, type LoadResult } from './pipeline-load-run';
 import { metricSum, processCpuSeconds, processMemoryBytes, redisCpuSeconds, redisInfo, sampleRedisMemory } from './readings';
 import { svgChart, type Panel } from './svg-chart';
@@ -27,6 +28,10 @@ import { svgChart, type Panel } from './svg-chart';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 /** The naive design runs a fraction of the load: at its rate, the full load would take many minutes. */
 const NAIVE_EVENTS = Number(process.env.BENCH_NAIVE_EVENTS ?? Math.min(EVENTS, 10_000));
+/** The modes to run beside the ceiling (BENCH_PIPELINE_MODES=start,separate,naive: all by default), for quicker comparisons. */
+const MODES = new Set((process.env.BENCH_PIPELINE_MODES ?? 'start,separate,naive,scaling').split(','));
+/** Events of each stage-scaling run (a CPU-bound stage: ~5 ms an event). */
+const SCALING_EVENTS = Number(process.env.BENCH_SCALING_EVENTS ?? Math.min(EVENTS, 4_000));
 const SOAK_SAMPLE_SECONDS = 30;
 const DELIVERY_TIMEOUT_MS = 15 * 60_000;
 const RESULTS_DIR = join(REPO_ROOT, 'bench/results');
@@ -102,21 +107,22 @@ async function sluiceTarget(redis: Redis): Promise<Target & { sluice: RunningSlu
   };
 }
 
-async function clusterTarget(redis: Redis): Promise<Target> {
+async function clusterTarget(redis: Redis, chain: readonly ChainApp[] = CHAIN, workers = 1): Promise<Target> {
   const cluster: Cluster = await startCluster({ SLUICE_LOG_LEVEL: 'error' });
   try {
-    await cluster.start('worker');
     await cluster.start('runner');
-    await installChain(cluster.url);
+    for (let worker = 0; worker < workers; worker++) await cluster.start('worker');
+    await installChain(cluster.url, chain);
   } catch (error) {
     await cluster.stop();
     throw error;
   }
-  const [intake, worker, runner] = cluster.processes;
-  const runnerUrl = `http://127.0.0.1:${cluster.metricsPorts[1]}`;
+  const [intake, runner, ...stageWorkers] = cluster.processes;
+  const runnerUrl = `http://127.0.0.1:${cluster.metricsPorts[0]}`;
+  const workerPids = Object.fromEntries(stageWorkers.map((worker, index) => [workers > 1 ? `worker ${index + 1}` : 'worker', worker.child.pid]));
   return {
     url: cluster.url,
-    pids: { intake: intake!.child.pid, worker: worker!.child.pid, runner: runner!.child.pid },
+    pids: { intake: intake!.child.pid, ...workerPids, runner: runner!.child.pid },
     delivered: () => onEventDelivered(runnerUrl),
     histogram: (phase) => redisHistogram(redis, cluster.env.SLUICE_REDIS_PREFIX!, phase),
     stop: () => cluster.stop(),
@@ -145,7 +151,7 @@ async function naiveTarget(redis: Redis): Promise<Target> {
 }
 
 /** One phase of load on a target: sends, waits for the last onEvent, reads what it cost. */
-async function measure(target: Target, mode: string, phase: string, events: number, rate = 0): Promise<PhaseResult> {
+async function measure(target: Target, mode: string, phase: string, events: number, rate = 0, dropsTenth = true): Promise<PhaseResult> {
   const cpuBefore = Object.fromEntries(Object.entries(target.pids).map(([name, pid]) => [name, processCpuSeconds(pid)]));
   const redisCpuBefore = await redisCpuSeconds();
   const redisBaseBytes = Number((await redisInfo()).used_memory ?? NaN);
@@ -153,7 +159,7 @@ async function measure(target: Target, mode: string, phase: string, events: numb
   const redisMemory = sampleRedisMemory();
   let load: LoadResult;
   try {
-    load = await runLoad(target.url, { events, phase, rate });
+    load = await runLoad(target.url, { events, phase, rate, dropsTenth });
   } catch (error) {
     await redisMemory.stop();
     throw error;
@@ -228,13 +234,13 @@ async function soak(redis: Redis, seconds: number, rate: number): Promise<{ resu
   });
 }
 
-function printPhases(results: PhaseResult[], ceiling: PhaseResult, naive: PhaseResult): void {
+function printPhases(results: PhaseResult[], ceiling: PhaseResult, naive: PhaseResult | undefined): void {
   out(`\npipeline: ${int(EVENTS)} sample events (naive: ${int(NAIVE_EVENTS)}), /batch of ${LOAD_BATCH} from ${LOAD_SENDERS} senders in a process of their own`);
   out('  chain: hello-world → drop-tenth (drops 1 in 10) → taxonomy, then onEvent (latency destination: one meta.cache.incr) and exportEvents (null)');
   out('  events/s: first send → last onEvent; latency: send → onEvent (two significant digits); "half": paced at half that mode\'s maximum');
   out(`${'mode'.padEnd(26)}${'phase'.padEnd(6)}${'events/s'.padStart(10)}${'accepted/s'.padStart(12)}${'vs ceiling'.padStart(12)}${'vs naive'.padStart(10)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'ack p99'.padStart(9)}${'Redis peak MB'.padStart(15)}`);
   for (const result of results) {
-    const ratio = (base: PhaseResult) => (result.phase === 'max' ? (result.eventsPerSecond / base.eventsPerSecond).toFixed(2) : '');
+    const ratio = (base: PhaseResult | undefined) => (base && result.phase === 'max' ? (result.eventsPerSecond / base.eventsPerSecond).toFixed(2) : '');
     out(`${result.mode.padEnd(26)}${result.phase.padEnd(6)}${int(result.eventsPerSecond).padStart(10)}${int(result.acceptedPerSecond).padStart(12)}` +
       `${ratio(ceiling).padStart(12)}${ratio(naive).padStart(10)}${String(result.p50).padStart(8)}${String(result.p99).padStart(8)}${String(result.ackP99).padStart(9)}` +
       `${`${mb(result.redisPeakBytes)} (+${mb(result.redisPeakBytes - result.redisBaseBytes)})`.padStart(15)}`);
@@ -268,6 +274,27 @@ function chart(results: PhaseResult[], soakSamples?: SoakSample[]): string {
   return svgChart(panels);
 }
 
+/**
+ * Stage workers scale: separate processes with one, then two stage-worker processes on a CPU-bound
+ * stage (bench/apps/cpu-heavy), flat out. Two cores bound it: the intake, the runner, Redis and the
+ * load generator take their share of them.
+ */
+async function stageScaling(redis: Redis): Promise<PhaseResult[]> {
+  const runs: PhaseResult[] = [];
+  for (const workers of [1, 2]) {
+    const mode = `${workers} worker${workers > 1 ? 's' : ''}, cpu-heavy`;
+    runs.push(await withTarget(() => clusterTarget(redis, SCALING_CHAIN, workers), (target) => measure(target, mode, 'max', SCALING_EVENTS, 0, false)));
+  }
+  const [one, two] = runs as [PhaseResult, PhaseResult];
+  out(`\nstage scaling: ${int(SCALING_EVENTS)} events through one CPU-bound stage (cpu-heavy, ~5 ms an event in QuickJS) → latency destination, separate processes`);
+  for (const run of runs) {
+    const cpu = Object.entries(run.cpuMicrosPerEvent).map(([name, micros]) => `${name} ${int(micros)}`).join(', ');
+    out(`  ${run.mode.padEnd(22)}${int(run.eventsPerSecond).padStart(8)} events/s  p99 ${run.p99} ms  CPU µs/event: ${cpu}`);
+  }
+  out(`  2 workers ÷ 1: ${(two.eventsPerSecond / one.eventsPerSecond).toFixed(2)}× (target ≥ 1.6×; ${availableParallelism()} cores for every process of the run)`);
+  return runs;
+}
+
 /** `--soak SECONDS` among the arguments, or undefined. */
 function soakSeconds(args: readonly string[]): number | undefined {
   const at = args.indexOf('--soak');
@@ -281,19 +308,21 @@ export async function benchPipeline(args: readonly string[] = []): Promise<void>
   const soakFor = soakSeconds(args);
   const redis = new Redis(REDIS_URL);
   try {
-    const [ceiling] = await withTarget(ceilingTarget, async (target) => [await measure(target, 'ceiling (no durability)', 'max', EVENTS)]);
-    const start = await withTarget(() => sluiceTarget(redis), (target) => maxAndHalf(target, 'sluice start'));
-    const cluster = await withTarget(() => clusterTarget(redis), (target) => maxAndHalf(target, 'separate processes'));
-    const naive = await withTarget(() => naiveTarget(redis), (target) => measure(target, 'naive (job per event)', 'max', NAIVE_EVENTS));
-    const results = [ceiling!, ...start, ...cluster, naive];
-    printPhases(results, ceiling!, naive);
-    const soaked = soakFor ? await soak(redis, soakFor, Math.round(start[0]!.eventsPerSecond / 2)) : undefined;
+    const ceiling = await withTarget(ceilingTarget, (target) => measure(target, 'ceiling (no durability)', 'max', EVENTS));
+    const start = MODES.has('start') ? await withTarget(() => sluiceTarget(redis), (target) => maxAndHalf(target, 'sluice start')) : [];
+    const cluster = MODES.has('separate') ? await withTarget(() => clusterTarget(redis), (target) => maxAndHalf(target, 'separate processes')) : [];
+    const naive = MODES.has('naive') ? await withTarget(() => naiveTarget(redis), (target) => measure(target, 'naive (job per event)', 'max', NAIVE_EVENTS)) : undefined;
+    const results = [ceiling, ...start, ...cluster, ...(naive ? [naive] : [])];
+    printPhases(results, ceiling, naive);
+    const scaling = MODES.has('scaling') ? await stageScaling(redis) : [];
+    const startMax = start[0] ?? (await withTarget(() => sluiceTarget(redis), (target) => measure(target, 'sluice start', 'max', EVENTS)));
+    const soaked = soakFor ? await soak(redis, soakFor, Math.round(startMax.eventsPerSecond / 2)) : undefined;
     if (soaked) {
       out(`soak: ${int(soaked.result.eventsPerSecond)} events/s delivered, p50 ${soaked.result.p50} ms, p99 ${soaked.result.p99} ms; ` +
         `slope RSS ${mb(soaked.rssSlope)} MB/min, Redis ${mb(soaked.redisSlope)} MB/min (least squares over the samples under load)`);
     }
     mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(join(RESULTS_DIR, 'pipeline.json'), `${JSON.stringify({ at: new Date().toISOString(), events: EVENTS, naiveEvents: NAIVE_EVENTS, results, soak: soaked }, null, 2)}\n`);
+    writeFileSync(join(RESULTS_DIR, 'pipeline.json'), `${JSON.stringify({ at: new Date().toISOString(), events: EVENTS, naiveEvents: NAIVE_EVENTS, results, scaling, soak: soaked }, null, 2)}\n`);
     writeFileSync(join(RESULTS_DIR, 'pipeline.svg'), chart(soaked ? [...results, soaked.result] : results, soaked?.samples));
     out(`\nwrote bench/results/pipeline.json and bench/results/pipeline.svg`);
   } finally {
