@@ -89,7 +89,7 @@ export class SluiceMetrics {
 
   readonly deliverySeconds = new Histogram({
     name: 'sluice_delivery_duration_seconds',
-    help: 'Time of one onEvent or exportEvents call, sandbox crossing included.',
+    help: 'Time of one sandbox crossing of a destination, included: an exportEvents call, or the onEvent calls of one deliver job (one crossing for all its events; one per event after a limit hit).',
     labelNames: ['app', 'instance', 'function'],
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [this.registry],
