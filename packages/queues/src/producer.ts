@@ -45,6 +45,13 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { count: 10_000 },
 };
 
+/**
+ * BullMQ appends every job's state changes to a per-queue events stream, trimmed at 10,000 entries
+ * by default; nothing in Sluice reads it (no QueueEvents), and across an app's lanes those streams
+ * held ~40 MB of Redis in the soak. A short tail is kept for operators' tools.
+ */
+export const QUEUE_STREAMS = { events: { maxLen: 500 } };
+
 /** Opens BullMQ queues lazily and keeps one per name, all on one shared connection. */
 export class QueueProducer {
   private readonly queues = new Map<string, Queue>();
@@ -57,7 +64,7 @@ export class QueueProducer {
   queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new SluiceQueue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue = new SluiceQueue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS, streams: QUEUE_STREAMS });
       this.queues.set(name, queue);
     }
     return queue;

@@ -1,7 +1,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger, SluiceConfig } from '@sluice/core';
-import type { QueueProducer } from './producer';
+import { QUEUE_STREAMS, type QueueProducer } from './producer';
 
 export interface WorkerSetOptions {
   connection: Redis;
@@ -74,7 +74,7 @@ export class WorkerSet {
   /** Sets the lane's global concurrency before the worker takes its first job. */
   private async runOrdered(queueName: string, worker: Worker): Promise<void> {
     const { connection, prefix, logger } = this.options;
-    const queue = new Queue(queueName, { connection, prefix });
+    const queue = new Queue(queueName, { connection, prefix, streams: QUEUE_STREAMS });
     try {
       await queue.setGlobalConcurrency(1);
     } catch (error) {
