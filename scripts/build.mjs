@@ -17,6 +17,7 @@ import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildVmSources } from '../packages/sandbox/scripts/build-vm-sources.mjs';
+import { buildConsole } from '../packages/console/build.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_DIST = join(ROOT, 'packages/cli/dist');
@@ -82,6 +83,8 @@ export async function buildAll({ quiet = false } = {}) {
   const started = performance.now();
   // The sandbox's in-VM JavaScript (packages/sandbox/vm/*.js) as the TypeScript module it imports.
   await buildVmSources();
+  // The web console the admin API serves at /console/ (its own bundle and up-to-date check).
+  await buildConsole({ quiet });
   // Nothing changed since the last build: keep it. Rebuilding would remove files that running
   // processes still load on demand (the bundle is split into chunks), e.g. the CLI the tests run
   // while the README test's `npm start` sets up.

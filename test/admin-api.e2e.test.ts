@@ -29,6 +29,10 @@ const ADMIN_ROUTES: Array<[string, string]> = [
   ['put', '/api/projects/{projectId}/apps/{instanceId}/attachments/{key}'],
   ['delete', '/api/projects/{projectId}/apps/{instanceId}/attachments/{key}'],
   ['get', '/api/projects/{projectId}/apps/{instanceId}/logs'],
+  ['get', '/api/projects/{projectId}/apps/stats'],
+  ['post', '/api/session'],
+  ['get', '/api/session'],
+  ['delete', '/api/session'],
   ['get', '/api/projects/{projectId}/events'],
   ['get', '/api/projects/{projectId}/dead-letters'],
   ['post', '/api/projects/{projectId}/dead-letters/replay'],
@@ -220,5 +224,63 @@ describe('the admin API: OpenAPI, schemas, app archives and attachments (sluice 
     await devCommand([join(REPO_ROOT, 'test/fixtures/apps/attachment-reader'), '--events', join(work, 'events.jsonl'), '--attach', `blocklist=${join(work, 'blocked.txt')}`], out);
     expect(dev).toContain('+ properties.attachment: {"file_name":"blocked.txt","content_type":"text/plain","lines":2}');
     expect(dev).toContain('2 events: 1 changed, 0 unchanged, 1 dropped, 0 errors');
+  });
+
+  it("logs the console in with a session cookie: HttpOnly, SameSite=Strict, refused when wrong, tampered or logged out", async () => {
+    const session = (method: string, body?: unknown, cookie?: string) =>
+      fetch(`${sluice.url}/api/session`, { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(cookie && { cookie }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const wrong = await session('POST', { token: 'nope' });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ error: 'unauthorized', message: expect.stringContaining('wrong admin token'), details: { field: 'token' } });
+    expect((await session('POST', {})).status).toBe(400);
+
+    const login = await session('POST', { token: ADMIN_TOKEN });
+    expect(login.status).toBe(200);
+    const setCookie = login.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^sluice_session=\d+\.[\w-]{43}; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict$/);
+    const cookie = setCookie.split(';')[0]!;
+    const withCookie = (value: string) => fetch(`${sluice.url}/api/projects`, { headers: { cookie: value } });
+    expect((await withCookie(cookie)).status).toBe(200);
+    expect((await session('GET', undefined, cookie)).status).toBe(200);
+    // A changed expiry or signature is refused; so is the cookie beside a wrong bearer token.
+    const [expires, signature] = cookie.slice('sluice_session='.length).split('.');
+    expect((await withCookie(`sluice_session=${Number(expires) + 3600}.${signature}`)).status).toBe(401);
+    expect((await withCookie(`sluice_session=${expires}.${signature!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}`)).status).toBe(401);
+    expect((await fetch(`${sluice.url}/api/projects`, { headers: { cookie, authorization: 'Bearer wrong' } })).status).toBe(401);
+    const logout = await session('DELETE', undefined, cookie);
+    expect(logout.status).toBe(204);
+    expect(logout.headers.get('set-cookie')).toMatch(/^sluice_session=; Max-Age=0;/);
+  });
+
+  it('installs an app disabled without its required values, refuses to enable it until they are set, and keeps a secret sent back masked', async () => {
+    const source = {
+      'plugin.json': JSON.stringify({ name: 'Needs config', config: [{ key: 'host', required: true }, { key: 'apiKey', secret: true }, { key: 'extra', required_if: [['host', 'strict.example']] }] }),
+      'index.js': 'export function processEvent(event, { config }) { event.properties.key_ok = config.apiKey === "sk_kept_secret"; return event }',
+    };
+    expect(await admin(sluice.url, 'POST', '/api/projects/default/apps', { source })).toMatchObject({ status: 400, body: { details: { field: 'host' } } });
+    const installed = await admin(sluice.url, 'POST', '/api/projects/default/apps', { source, enabled: false });
+    expect(installed).toMatchObject({ status: 201, body: { enabled: false } });
+    const path = `/api/projects/default/apps/${installed.body.id}`;
+    expect(await admin(sluice.url, 'PATCH', path, { enabled: true })).toMatchObject({ status: 400, body: { details: { field: 'host' }, message: expect.stringContaining('config "host" is required') } });
+    expect(await admin(sluice.url, 'PATCH', path, { config: { host: 'strict.example' } })).toMatchObject({ status: 400, body: { details: { field: 'extra' } } });
+    expect((await admin(sluice.url, 'PATCH', path, { config: { host: 'h', apiKey: 'sk_kept_secret' }, enabled: true })).status).toBe(200);
+    const shown = (await admin(sluice.url, 'GET', path)).body.config;
+    expect(shown).toEqual({ host: 'h', apiKey: '••••••••' });
+    // What a form sends back: the masked value, which keeps the secret.
+    expect((await admin(sluice.url, 'PATCH', path, { config: { ...shown, host: 'h2' } })).status).toBe(200);
+    const uuid = crypto.randomUUID();
+    expect((await post(sluice.url, '/capture', { api_key: PROJECT_TOKEN, event: 'e', distinct_id: 'secret-check', uuid })).status).toBe(200);
+    expect((await storedEvent(sluice.url, 'secret-check', uuid)).properties.key_ok).toBe(true);
+
+    // The counters the console shows, summed over the running processes.
+    const stats = await waitFor('the stage counter', async () => {
+      const { body } = await admin(sluice.url, 'GET', '/api/projects/default/apps/stats');
+      const mine = body.results.find((entry: any) => entry.instanceId === installed.body.id);
+      return mine?.stage.processed >= 1 && body;
+    });
+    expect(stats).toMatchObject({ processes: 1, unreachable: [] });
+    expect(stats.results.find((entry: any) => entry.instanceId === installed.body.id)).toMatchObject({ queue: { waiting: 0, active: 0, delayed: 0, failed: 0 } });
+    expect((await admin(sluice.url, 'GET', '/api/projects/nope/apps/stats')).status).toBe(404);
+    await admin(sluice.url, 'DELETE', path);
   });
 });

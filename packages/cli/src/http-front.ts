@@ -1,4 +1,4 @@
-import { adminRoutes, bootstrap } from '@sluice/admin';
+import { adminRoutes, bootstrap, consoleRoutes } from '@sluice/admin';
 import { closeHttpServer, createHttpServer } from '@sluice/http';
 import { createCapture } from '@sluice/intake';
 import { healthRoutes, type ReadinessCheck } from '@sluice/metrics';
@@ -48,6 +48,7 @@ export async function createHttpFront(runtime: Runtime, options: HttpFrontOption
       backfillRate: config.backfillRate,
       orderShards: config.orderShards,
     });
+    await app.register(consoleRoutes);
   }
   return {
     app,

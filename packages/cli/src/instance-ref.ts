@@ -1,13 +1,7 @@
+import type { InstanceView } from '@sluice/core';
 import { CliError } from './admin-client';
 
-export interface InstanceView {
-  id: number;
-  appId: number;
-  name: string;
-  capabilities: string[];
-  order: number;
-  enabled: boolean;
-}
+export type { InstanceView };
 
 const isId = (ref: string) => /^\d+$/.test(ref);
 

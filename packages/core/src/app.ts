@@ -2,7 +2,13 @@ import type { ProcessEventErrors } from './outcomes';
 /** The files of an app, by name (`plugin.json`, `index.js` or `index.ts`, and any file they import). */
 export type AppSource = Record<string, string>;
 
-export type ConfigFieldType = 'string' | 'attachment' | 'choice';
+export type ConfigFieldType = 'string' | 'json' | 'attachment' | 'choice';
+
+/**
+ * PostHog's field conditions: `[[key, value], …]`, every pair must hold — the other field equals
+ * `value`, or, with no value given, is set at all.
+ */
+export type ConfigCondition = Array<[string, string | null | undefined] | [string]>;
 
 /** One entry of plugin.json's `config` array (an entry with only `markdown` is display text). */
 export interface PluginConfigField {
@@ -15,6 +21,10 @@ export interface PluginConfigField {
   required?: boolean;
   secret?: boolean;
   choices?: string[];
+  /** Required when these conditions hold (PostHog's `required_if`). */
+  required_if?: ConfigCondition;
+  /** Shown only when these conditions hold (PostHog's `visible_if`). */
+  visible_if?: ConfigCondition;
 }
 
 export interface PluginJson {
@@ -94,6 +104,16 @@ export interface AppLogEntry {
   timestamp: string;
   level: AppLogLevel;
   message: string;
+}
+
+/** An app instance as the admin API shows it (GET /api/projects/:id/apps). */
+export interface InstanceView {
+  id: number;
+  appId: number;
+  name: string;
+  capabilities: string[];
+  order: number;
+  enabled: boolean;
 }
 
 /** Whether an app is a processEvent stage. */

@@ -12,3 +12,4 @@ export * from './outcomes';
 export * from './retry';
 export * from './app-services';
 export * from './person-shard';
+export * from './config-rules';

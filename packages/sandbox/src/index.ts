@@ -1,5 +1,5 @@
 export { AppSourceError } from './errors';
-export { SECRET_MASK, applyConfigDefaults, attachmentKeys, maskSecrets, maskedConfig, missingAttachments, secretValues } from './plugin-json';
+export { SECRET_MASK, applyConfigDefaults, keepMaskedSecrets, attachmentKeys, maskSecrets, maskedConfig, missingAttachments, secretValues } from './plugin-json';
 export { bundleApp, optionalModulesWarning, versionHash, PROVIDED_MODULES, type CompiledApp } from './compile';
 export { compileApp } from './compile-app';
 export { createAppVm, instanceMemoryBytes, type AppVm, type AppVmOptions, type CallResult, type EventOutcome, type HostServices, type OnEventOutcome } from './app-vm';

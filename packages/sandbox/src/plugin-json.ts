@@ -1,7 +1,7 @@
-import type { PluginJson } from '@sluice/core';
+import { SECRET_MASK, isFieldRequired, isFieldVisible, jsonValueProblem, type PluginJson } from '@sluice/core';
 import { AppSourceError } from './errors';
 
-const FIELD_TYPES = ['string', 'attachment', 'choice'];
+const FIELD_TYPES = ['string', 'json', 'attachment', 'choice'];
 const FILE = 'plugin.json';
 
 function fail(message: string, field?: string): never {
@@ -33,23 +33,42 @@ export function parsePluginJson(text: string | undefined): PluginJson {
         fail(`"${where}.type" must be one of ${FIELD_TYPES.join(', ')}, got ${JSON.stringify(entry.type)}`, `${where}.type`);
       }
       if (entry.type === 'choice' && !Array.isArray(entry.choices)) fail(`"${where}.choices" is required for a choice field`, `${where}.choices`);
+      for (const rule of ['required_if', 'visible_if'] as const) {
+        const conditions = entry[rule];
+        const pairs = Array.isArray(conditions) && conditions.every((pair) => Array.isArray(pair) && typeof pair[0] === 'string' && (pair[1] === undefined || pair[1] === null || typeof pair[1] === 'string'));
+        if (conditions !== undefined && !pairs) fail(`"${where}.${rule}" must be a list of [key, value] pairs`, `${where}.${rule}`);
+      }
     });
   }
   return json as PluginJson;
 }
 
-/** The config an instance runs with: plugin.json defaults filled in; a missing required key is an error. */
-export function applyConfigDefaults(pluginJson: PluginJson, config: Record<string, string>): Record<string, string> {
+/**
+ * The config an instance runs with: plugin.json defaults filled in; a missing required key (by
+ * `required`, or `required_if` holding for a shown field) or a json field that does not parse is
+ * an error. `requireValues: false` lets required values be missing (an instance installed
+ * disabled, to be configured before it is enabled).
+ */
+export function applyConfigDefaults(pluginJson: PluginJson, config: Record<string, string>, options: { requireValues?: boolean } = {}): Record<string, string> {
+  const { requireValues = true } = options;
   const result: Record<string, string> = { ...config };
-  for (const field of pluginJson.config ?? []) {
-    // An attachment's value is the uploaded file, not a config string (see missingAttachments).
-    if (!field.key || field.type === 'attachment') continue;
-    if ((result[field.key] === undefined || result[field.key] === '') && field.default !== undefined) result[field.key] = String(field.default);
-    if (field.required && (result[field.key] === undefined || result[field.key] === '')) {
-      throw new AppSourceError(`${FILE}: config "${field.key}" is required but was not given`, FILE, field.key);
+  // An attachment's value is the uploaded file, not a config string (see missingAttachments).
+  const fields = (pluginJson.config ?? []).filter((field) => field.key && field.type !== 'attachment');
+  // Defaults first: a condition may name a field that only has its default.
+  for (const field of fields) {
+    if ((result[field.key!] === undefined || result[field.key!] === '') && field.default !== undefined) result[field.key!] = String(field.default);
+  }
+  for (const field of fields) {
+    const key = field.key!;
+    const missing = result[key] === undefined || result[key] === '';
+    if (requireValues && missing && isFieldRequired(field, result) && (field.required || isFieldVisible(field, result))) {
+      const why = field.required ? '' : ` (required_if ${JSON.stringify(field.required_if)} holds)`;
+      throw new AppSourceError(`${FILE}: config "${key}" is required but was not given${why}`, FILE, key);
     }
-    if (field.type === 'choice' && result[field.key] !== undefined && field.choices && !field.choices.includes(result[field.key]!)) {
-      throw new AppSourceError(`config "${field.key}" must be one of ${field.choices.join(', ')}`, FILE, field.key);
+    const problem = field.type === 'json' && !missing ? jsonValueProblem(result[key]!) : undefined;
+    if (problem) throw new AppSourceError(`config "${key}" must be JSON: ${problem}`, FILE, key);
+    if (field.type === 'choice' && result[key] !== undefined && field.choices && !field.choices.includes(result[key]!)) {
+      throw new AppSourceError(`config "${key}" must be one of ${field.choices.join(', ')}`, FILE, key);
     }
   }
   return result;
@@ -67,8 +86,22 @@ export function missingAttachments(pluginJson: PluginJson, uploaded: readonly st
     .map((field) => field.key!);
 }
 
-/** What replaces a secret config value in logs and in the admin API. */
-export const SECRET_MASK = '••••••••';
+export { SECRET_MASK };
+
+/**
+ * A config sent back with a secret still masked (the admin API showed it so) keeps that secret's
+ * stored value, as PostHog's form does: a client saves a form without knowing its secrets.
+ */
+export function keepMaskedSecrets(pluginJson: PluginJson, given: Record<string, string>, stored: Record<string, string>): Record<string, string> {
+  const result = { ...given };
+  for (const field of pluginJson.config ?? []) {
+    if (field.secret && field.key && result[field.key] === SECRET_MASK) {
+      if (stored[field.key] === undefined) delete result[field.key];
+      else result[field.key] = stored[field.key]!;
+    }
+  }
+  return result;
+}
 
 /**
  * The values of the config fields plugin.json marks `secret: true`: write-only, so never shown —

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AppLogEntry, PluginEvent } from '@sluice/core';
-import { AppSourceError, applyConfigDefaults, compileApp, createAppVm, type AppVm } from '../src';
+import { AppSourceError, SECRET_MASK, applyConfigDefaults, compileApp, createAppVm, keepMaskedSecrets, type AppVm } from '../src';
 
 const HELLO_JSON = JSON.stringify({ name: 'Hello', config: [{ key: 'name', type: 'string', default: '' }] });
 
@@ -77,6 +77,33 @@ describe('compileApp', () => {
     const pluginJson = { name: 'x', config: [{ key: 'a', default: 'A' }, { key: 'b', required: true }] };
     expect(applyConfigDefaults(pluginJson, { b: '1' })).toEqual({ a: 'A', b: '1' });
     expect(() => applyConfigDefaults(pluginJson, {})).toThrow(/config "b" is required/);
+  });
+
+  it("applies PostHog's required_if and visible_if, and checks json fields", async () => {
+    const pluginJson = {
+      name: 'x',
+      config: [
+        { key: 'mode', type: 'choice' as const, choices: ['basic', 'oauth'], default: 'basic' },
+        { key: 'secret', required_if: [['mode', 'oauth']] as Array<[string, string]>, visible_if: [['mode', 'oauth']] as Array<[string, string]> },
+        { key: 'anyMode', required_if: [['mode']] as Array<[string]> },
+        { key: 'mapping', type: 'json' as const },
+      ],
+    };
+    expect(() => applyConfigDefaults(pluginJson, { anyMode: '1' })).not.toThrow();
+    expect(() => applyConfigDefaults(pluginJson, { mode: 'oauth', anyMode: '1' })).toThrow(/config "secret" is required but was not given \(required_if/);
+    // [key] alone: required whenever mode has a value (here its default).
+    expect(() => applyConfigDefaults(pluginJson, {})).toThrow(/config "anyMode" is required/);
+    expect(() => applyConfigDefaults(pluginJson, { anyMode: '1', mapping: '{"a": 1' })).toThrow(/config "mapping" must be JSON/);
+    expect(applyConfigDefaults(pluginJson, { anyMode: '1', mapping: '{"a": 1}' }).mapping).toBe('{"a": 1}');
+    await expect(compileApp({ 'plugin.json': JSON.stringify({ name: 'x', config: [{ key: 'a', visible_if: 'mode' }] }), 'index.js': '' })).rejects.toThrow(/"config\[0\].visible_if" must be a list of \[key, value\] pairs/);
+  });
+
+  it('keeps a secret sent back masked, and takes a new one', () => {
+    const pluginJson = { name: 'x', config: [{ key: 'apiKey', secret: true }, { key: 'host' }] };
+    const stored = { apiKey: 'sk_live_1234', host: 'a' };
+    expect(keepMaskedSecrets(pluginJson, { apiKey: SECRET_MASK, host: 'b' }, stored)).toEqual({ apiKey: 'sk_live_1234', host: 'b' });
+    expect(keepMaskedSecrets(pluginJson, { apiKey: 'sk_new', host: 'b' }, stored)).toEqual({ apiKey: 'sk_new', host: 'b' });
+    expect(keepMaskedSecrets(pluginJson, { apiKey: SECRET_MASK }, {})).toEqual({});
   });
 });
 

@@ -1,8 +1,10 @@
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { ProcessRegistry, QueueProducer } from '@sluice/queues';
 import type { Store } from '@sluice/store';
-import { requireAdminToken } from './auth';
+import { requireAdminToken, sessionRoutes } from './auth';
+import { appStatsRoutes } from './app-stats';
 import { instanceOrNotFound, instanceView, projectOrNotFound } from './lookup';
 import { adminValidatorCompiler, schemas } from './schemas';
 import { ARCHIVE_CONTENT_TYPES } from './app-archive';
@@ -57,7 +59,10 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   // The options fastify passed in carry this plugin's `/api` prefix: the children must not add it again.
   const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged, processes: deps.processes, backfillRate: deps.backfillRate, orderShards: deps.orderShards };
+  // The console's login is a session cookie (auth.ts); API clients send the token as a Bearer header.
+  await app.register(cookie);
   await app.register(metricsTargetRoutes, childDeps);
+  await app.register(sessionRoutes, childDeps);
   await app.register(securedRoutes, childDeps);
 }
 
@@ -78,6 +83,7 @@ async function securedRoutes(app: FastifyInstance, deps: AdminDeps): Promise<voi
   await app.register(attachmentRoutes, deps);
   await app.register(backfillRoutes, deps);
   await app.register(statusRoutes, deps);
+  await app.register(appStatsRoutes, deps);
 
   app.get<{ Params: ProjectParams }>('/projects/:projectId/apps', { schema: schemas.listInstances }, async (request) => {
     const { id } = await project(request.params.projectId);

@@ -82,12 +82,14 @@ export function attachmentsMissing(missing: string[]): ApiError {
 /**
  * Compiles the app, stores it (once per version) and enables it for the project. An app with
  * required attachment fields is installed disabled (it cannot run before its files are uploaded);
- * the answer's `missingAttachments` lists them.
+ * the answer's `missingAttachments` lists them. Installed with `enabled: false`, its required config
+ * values may be missing too (they are checked when it is enabled).
  */
 export async function installApp(store: Store, projectId: string, request: InstallRequest): Promise<AppInstance & { missingAttachments?: string[] }> {
   try {
     const { app, optionalModules } = await saveAppVersion(store, request.source);
-    const config = applyConfigDefaults(app.pluginJson, request.config);
+    // Installed disabled, an instance may wait for its required values; enabling it checks them.
+    const config = applyConfigDefaults(app.pluginJson, request.config, { requireValues: request.enabled !== false });
     const missing = missingAttachments(app.pluginJson, []);
     if (missing.length > 0 && request.enabled === true) throw attachmentsMissing(missing);
     const enabled = missing.length > 0 ? false : request.enabled;

@@ -29,10 +29,11 @@ export async function appRoutes(app: FastifyInstance, deps: AdminDeps): Promise<
 
   app.get('/apps', { schema: schemas.listApps }, async () => ({ results: (await store.listApps()).map(appView) }));
 
-  app.get<{ Params: AppParams }>('/apps/:appId', { schema: schemas.getApp }, async (request) => {
+  app.get<{ Params: AppParams; Querystring: { source?: string } }>('/apps/:appId', { schema: schemas.getApp }, async (request) => {
     const found = await store.getApp(readAppId(request.params.appId));
     if (!found) throw notFound(`app ${request.params.appId}`);
-    return appView(found);
+    const withSource = request.query.source === '1' || request.query.source === 'true';
+    return { ...appView(found), ...(withSource && { source: found.source }) };
   });
 
   app.delete<{ Params: AppParams; Querystring: { force?: string } }>('/apps/:appId', { schema: schemas.deleteApp }, async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { InstanceSettings } from '@sluice/core';
-import { applyConfigDefaults, maskedConfig, missingAttachments } from '@sluice/sandbox';
+import { applyConfigDefaults, keepMaskedSecrets, maskedConfig, missingAttachments } from '@sluice/sandbox';
 import { StoreInputError } from '@sluice/store';
 import { invalidField, readBodyObject, readConfigValues, readPositiveIntArray } from './body';
 import { instanceOrNotFound, instanceView, projectOrNotFound } from './lookup';
@@ -45,13 +45,21 @@ export async function instanceRoutes(app: FastifyInstance, deps: AdminDeps): Pro
       const uploaded = (await store.listAttachmentInfo(instance.id)).map((file) => file.key);
       const missing = app ? missingAttachments(app.pluginJson, uploaded) : [];
       if (missing.length > 0) throw attachmentsMissing(missing);
+      // Nor one whose required values are missing (installed disabled, not configured yet).
+      if (app && body.config === undefined) {
+        try {
+          applyConfigDefaults(app.pluginJson, instance.config);
+        } catch (error) {
+          throw asInvalidApp(error);
+        }
+      }
     }
     if (body.config !== undefined) {
       const app = await store.getApp(instance.appId);
       if (!app) throw notFound(`app ${instance.appId}`);
       try {
         // The whole config is replaced, as in PostHog: defaults fill what is not given.
-        changes.config = applyConfigDefaults(app.pluginJson, readConfigValues(body.config));
+        changes.config = applyConfigDefaults(app.pluginJson, keepMaskedSecrets(app.pluginJson, readConfigValues(body.config), instance.config));
       } catch (error) {
         throw asInvalidApp(error);
       }

@@ -53,7 +53,8 @@ async function watchedQueues(store: Store, shards: number): Promise<Array<{ queu
   return [...queues].map(([queue, { lanes, app }]) => ({ queue, lanes, ...(app !== undefined && { app }) }));
 }
 
-function summed(queue: string, depths: QueueDepth[]): QueueDepth {
+/** A queue family's depth: its lanes' depths summed. */
+export function summed(queue: string, depths: QueueDepth[]): QueueDepth {
   const sum = (state: 'waiting' | 'active' | 'delayed' | 'failed') => depths.reduce((total, depth) => total + depth[state], 0);
   return { queue, waiting: sum('waiting'), active: sum('active'), delayed: sum('delayed'), failed: sum('failed') };
 }

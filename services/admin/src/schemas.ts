@@ -131,6 +131,7 @@ export const instanceView = {
   },
 } as const;
 
+const counts = { type: 'object', additionalProperties: { type: 'number' } } as const;
 const results = (item: object) => ({ type: 'object', additionalProperties: true, properties: { results: { type: 'array', items: item } } });
 const anyObject = { type: 'object', additionalProperties: true } as const;
 const binary = { type: 'string', format: 'binary' } as const;
@@ -166,6 +167,34 @@ export const schemas = {
   rotateToken: { tags: TAGS.projects, summary: 'give a project a new token (the old one is refused at once)', params: projectParams, response: { 200: projectView, ...errors(404) } },
   deleteProject: { tags: TAGS.projects, summary: 'delete a project with its events, app instances, logs and dead letters', params: projectParams, response: { 204: { type: 'null' }, ...errors(404) } },
 
+  appStats: {
+    tags: TAGS.instances,
+    summary: "each instance's event counters summed over every running process (totals since each started), with its queue depth",
+    params: projectParams,
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          at: time,
+          processes: { type: 'integer', description: 'processes asked' },
+          unreachable: { type: 'array', items: { type: 'string' }, description: 'processes whose /metrics did not answer (their counts are missing)' },
+          results: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                instanceId: { type: 'integer' },
+                stage: { ...counts, description: 'processEvent outcomes: processed, dropped, errored' },
+                delivery: { ...counts, description: 'onEvent/exportEvents outcomes: delivered, retried, dead_lettered…' },
+                queue: { type: 'object', properties: { waiting: { type: 'integer' }, active: { type: 'integer' }, delayed: { type: 'integer' }, failed: { type: 'integer' } } },
+              },
+            },
+          },
+        },
+      },
+      ...errors(404),
+    },
+  },
   listInstances: { tags: TAGS.instances, summary: 'the project\'s chain of app instances, first to last', params: projectParams, response: { 200: results(instanceView), ...errors(404) } },
   installApp: {
     tags: TAGS.instances,
@@ -253,7 +282,13 @@ export const schemas = {
   },
 
   listApps: { tags: TAGS.apps, summary: 'installed app versions', response: { 200: results(anyObject) } },
-  getApp: { tags: TAGS.apps, summary: 'one app version: capabilities, config schema, version hash, files', params: appParams, response: { 200: anyObject, ...errors(400, 404) } },
+  getApp: {
+    tags: TAGS.apps,
+    summary: 'one app version: capabilities, config schema, version hash, files',
+    params: appParams,
+    querystring: { type: 'object', properties: { source: { type: 'string', enum: ['1', 'true', '0', 'false'], description: '1: with `source`, file name → content' } } },
+    response: { 200: anyObject, ...errors(400, 404) },
+  },
   deleteApp: {
     tags: TAGS.apps,
     summary: 'delete an app version (409 while instances run it, unless forced)',
