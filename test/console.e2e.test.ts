@@ -203,11 +203,33 @@ describe('the web console in Chromium (sluice start)', () => {
     await expect.poll(() => page.locator('table.logs tbody tr').count()).toBe(0);
   });
 
+  it('tests the app against the latest stored event and an edited one: the diff, logs and the fetch it would make', async () => {
+    await page.goto(`${sluice.url}/console/#/projects/default/apps/${consoleApp.id}/test`);
+    const editor = page.getByLabel('Event (JSON)');
+    await expect.poll(() => editor.inputValue()).toContain('"console_label"');
+    await page.getByRole('button', { name: 'Run test' }).click();
+    // The latest event went through the chain already; run again, the app appends to its chain.
+    await expect.poll(() => page.locator('ul.diff li').allTextContents()).toEqual(['~ properties.chain: ["console","tagger"] → ["console","tagger","console"]']);
+
+    await editor.fill(JSON.stringify({ event: 'edited', distinct_id: 'tester', properties: { notify: true } }));
+    await page.getByRole('button', { name: 'Run test' }).click();
+    await expect.poll(() => page.locator('ul.diff li').first().textContent()).toBe('+ properties.chain: ["console"]');
+    const diff = await page.locator('ul.diff li').allTextContents();
+    expect(diff).toContain('+ properties.console_label: "from the console, again"');
+    await expect.poll(() => page.locator('table.fetches tbody tr').allTextContents()).toEqual(['POSThttps://hooks.example.com/console{"event":"edited"}not sent']);
+    expect(await page.locator('pre.test-logs').textContent()).toBe('log: tagged edited');
+    expect(await page.locator('.test-result').textContent()).toContain('onEvent: ok');
+    await screenshot(page, '07-instance-test');
+    await expectAccessible('test run');
+    // Nothing of the run was stored.
+    expect((await storedEvents(sluice.url)).some((event) => event.event === 'edited')).toBe(false);
+  });
+
   it('shows the app source highlighted, read only', async () => {
     await page.goto(`${sluice.url}/console/#/projects/default/apps/${consoleApp.id}/source`);
     await expect.poll(() => page.locator('figure.source figcaption').allTextContents()).toEqual(['plugin.json', 'index.ts']);
     expect(await page.locator('figure.source .hljs-keyword').count()).toBeGreaterThan(0);
-    await screenshot(page, '07-instance-source');
+    await screenshot(page, '08-instance-source');
     await expectAccessible('source');
   });
 
@@ -221,7 +243,7 @@ describe('the web console in Chromium (sluice start)', () => {
     await expect.poll(() => page.locator('p.count').textContent()).toBe('3 dead letters');
     await page.getByRole('button', { name: /^Inspect dead letter/ }).first().click();
     await expect.poll(() => page.locator('tr.detail pre').textContent()).toContain('"fail": "error"');
-    await screenshot(page, '08-dead-letters');
+    await screenshot(page, '09-dead-letters');
     await expectAccessible('dead letters');
     await page.getByRole('button', { name: /^Replay dead letter/ }).first().click();
     await expect.poll(() => page.getByRole('status').textContent()).toBe('Replayed 1.');

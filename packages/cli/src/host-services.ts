@@ -40,6 +40,8 @@ class CaptureBudget {
  */
 export async function createHostServices(options: HostServicesOptions): Promise<{
   forInstance: (instance: AppInstance) => HostServices;
+  /** The guarded fetch apps get (SLUICE_FETCH_* policy), shared by every instance. */
+  fetch: GuardedFetch;
   /** Drops what is cached of a project (its number: a project deleted and made again gets a new one). */
   forgetProject: (projectId: string) => void;
   close: () => Promise<void>;
@@ -81,6 +83,7 @@ export async function createHostServices(options: HostServicesOptions): Promise<
   }
 
   return {
+    fetch,
     forInstance: (instance) => ({
       cache: new RedisAppCache(cacheRedis, config.redisPrefix, instance.id),
       storage: {

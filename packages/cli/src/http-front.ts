@@ -47,6 +47,7 @@ export async function createHttpFront(runtime: Runtime, options: HttpFrontOption
       processes: new ProcessRegistry(runtime.redis, config.redisPrefix),
       backfillRate: config.backfillRate,
       orderShards: config.orderShards,
+      appFetch: runtime.appFetch,
     });
     await app.register(consoleRoutes);
   }

@@ -13,7 +13,7 @@ import {
   type AppJob,
   type ManagedRedis,
 } from '@sluice/queues';
-import { AppVmPool, attachmentFile } from '@sluice/sandbox';
+import { AppVmPool, attachmentFile, type GuardedFetch } from '@sluice/sandbox';
 import { LogSink, openStore, type Store } from '@sluice/store';
 import { Redis } from 'ioredis';
 import { createHostServices } from './host-services';
@@ -30,6 +30,8 @@ export interface Runtime {
   pool: AppVmPool;
   logSink: LogSink;
   metrics: SluiceMetrics;
+  /** The guarded fetch apps get (the admin API's app test run sends through it when asked). */
+  appFetch: GuardedFetch;
   /** Called when the bus says a project's pipeline changed, before its warm VMs are reloaded (e.g. to flush buffers into them). */
   beforeReload: Array<(projectId: string) => Promise<void>>;
   /** Called (after the caches are dropped and the VMs reloaded) when a project's pipeline changed. */
@@ -137,7 +139,7 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
   );
 
   return {
-    config, logger, store, redis, producer, bus, pipelines, pool, logSink, metrics, beforeReload, onPipelineChange,
+    config, logger, store, redis, producer, bus, pipelines, pool, logSink, metrics, appFetch: services.fetch, beforeReload, onPipelineChange,
     close: async () => {
       await pool.close();
       await services.close();

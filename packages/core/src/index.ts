@@ -13,3 +13,4 @@ export * from './retry';
 export * from './app-services';
 export * from './person-shard';
 export * from './config-rules';
+export * from './event-diff';

@@ -13,7 +13,7 @@ export {
   type JobRequest,
   type MetaCapability,
 } from './meta';
-export { DEFAULT_FETCH_POLICY, FetchBlockedError, GuardedFetch, type FetchPolicy } from './host-fetch';
+export { DEFAULT_FETCH_POLICY, FetchBlockedError, GuardedFetch, type FetchPolicy, type FetchRequest, type FetchResponse } from './host-fetch';
 export { MemoryAppCache, MemoryAppStorage } from './memory-services';
 export { attachmentFile, type AppAttachmentFile } from './meta';
 export * from './pool';

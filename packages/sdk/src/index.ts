@@ -63,3 +63,4 @@ export {
 } from './harness';
 export { createCache, createStorage, getMeta, resetMeta } from './scaffold-meta';
 export { MemoryAppCache, MemoryAppStorage } from '@sluice/sandbox';
+export { RecordingFetch, type RecordedFetch } from './recording-fetch';

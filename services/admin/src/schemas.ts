@@ -195,6 +195,15 @@ export const schemas = {
       ...errors(404),
     },
   },
+  testInstance: {
+    tags: TAGS.instances,
+    summary: "run the instance's app on one event in a sandbox of its own: its result and diff, logs, jobs, captures and fetches (recorded, not sent unless asked)",
+    description:
+      'Without `event`, the project\'s latest stored event. A stage runs processEvent; a destination then runs onEvent/exportEvents on the result. meta.cache and meta.storage are empty in-memory stand-ins. An unsent fetch answers 200 `{}`.',
+    params: instanceParams,
+    body: { type: 'object', properties: { event: anyObject, send: { type: 'boolean', description: "true: send the app's fetches (through the pipeline's SSRF guard)" } } },
+    response: { 200: anyObject, ...errors(400, 404) },
+  },
   listInstances: { tags: TAGS.instances, summary: 'the project\'s chain of app instances, first to last', params: projectParams, response: { 200: results(instanceView), ...errors(404) } },
   installApp: {
     tags: TAGS.instances,

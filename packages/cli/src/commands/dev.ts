@@ -2,11 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { recordingVm } from '@sluice/app-sdk';
-import { eventNormalizer, type PluginEvent, type RawEvent } from '@sluice/core';
+import { eventDiff, eventNormalizer, type PluginEvent, type RawEvent } from '@sluice/core';
 import { AppSourceError, applyConfigDefaults, attachmentFile, compileApp, optionalModulesWarning, type AppAttachmentFile } from '@sluice/sandbox';
 import { CliError, adminRequest } from '../admin-client';
 import { parseConfig } from '../args';
-import { eventDiff } from '../event-diff';
 import { readAppDir } from '../read-app-dir';
 import { contentTypeOf } from './apps';
 

@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, segment, type InstanceDetail, type LogLine } from '../api';
 import { ConfigForm } from '../config-form';
+import { TestRun } from '../test-run';
 import { ErrorNote, Page, SourceView, Switch, TableHead, formatTime, useLoad } from '../components';
 import { href } from '../router';
 
-type Tab = 'config' | 'logs' | 'source';
+type Tab = 'config' | 'logs' | 'source' | 'test';
 
 export function InstancePage({ projectId, instanceId, tab }: { projectId: string; instanceId: number; tab: Tab }) {
   const base = `/projects/${segment(projectId)}/apps/${instanceId}`;
@@ -23,6 +24,7 @@ export function InstancePage({ projectId, instanceId, tab }: { projectId: string
   const tabs: Array<[Tab, string]> = [
     ['config', 'Configuration'],
     ['logs', 'Logs'],
+    ['test', 'Test'],
     ['source', 'Source'],
   ];
   return (
@@ -39,6 +41,7 @@ export function InstancePage({ projectId, instanceId, tab }: { projectId: string
       {data && tab === 'config' && <ConfigForm key={data.versionHash} projectId={projectId} detail={data} onSaved={detail.reload} />}
       {tab === 'logs' && <Logs base={base} />}
       {data && tab === 'source' && <Source appId={data.appId} />}
+      {data && tab === 'test' && <TestRun projectId={projectId} base={base} />}
     </Page>
   );
 }

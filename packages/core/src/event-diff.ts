@@ -1,4 +1,4 @@
-import type { PluginEvent } from '@sluice/core';
+import type { PluginEvent } from './event';
 
 /** Fields the pipeline itself sets: not the app's doing, so not shown in a diff. */
 const PIPELINE_FIELDS = new Set(['$plugins_succeeded', '$plugins_failed', '$plugins_deferred']);
