@@ -4,9 +4,11 @@
  * event captured by the one is read back through the other once the runner has stored it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, post, sampleEvents } from './helpers/api';
+import { admin, install, post, sampleEvents } from './helpers/api';
+import { launchChromium } from './helpers/browser';
 import { startCluster, type Cluster } from './helpers/cluster';
-import { freePort, spawnSluice, waitFor, waitReady } from './helpers/services';
+import { screenshot } from './helpers/console';
+import { ADMIN_TOKEN, PROJECT_TOKEN, freePort, spawnSluice, waitFor, waitReady } from './helpers/services';
 
 describe('sluice admin alone beside a capture-only intake', () => {
   let cluster: Cluster;
@@ -51,5 +53,33 @@ describe('sluice admin alone beside a capture-only intake', () => {
       return roles.length === 4 && roles;
     });
     expect(groups.sort()).toEqual(['admin', 'intake', 'runner', 'worker']);
+  });
+
+  it('the web console, served by sluice admin, shows the counters of the separate worker and runner', async () => {
+    const stage = await install(adminUrl, 'test/fixtures/apps/console-tagger');
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${adminUrl}/`);
+      await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Projects' }).waitFor();
+      await page.goto(`${adminUrl}/console/#/projects/default/pipeline`);
+      const row = page.locator(`li.app[data-instance-id="${stage.id}"]`);
+      await row.waitFor();
+      const batch = Array.from({ length: 25 }, (_, index) => ({ event: 'apart', distinct_id: `p${index}`, uuid: crypto.randomUUID() }));
+      // The intake learns of the new stage from the pipeline bus: until then an event may skip it.
+      await waitFor('the intake to route through the new stage', async () => {
+        expect((await post(cluster.url, '/batch', { api_key: PROJECT_TOKEN, batch })).status).toBe(200);
+        return Number(await row.locator('[data-figure="processed"]').textContent()) >= 25;
+      }, 30_000, 1_000);
+      await waitFor('the stage queue drained', async () => (await row.locator('[data-figure="queued"]').textContent()) === '0');
+      const { body } = await admin(adminUrl, 'GET', '/api/projects/default/apps/stats');
+      // Asked every registered process: intake, admin, worker and runner.
+      expect(body).toMatchObject({ processes: 4, unreachable: [] });
+      await screenshot(page, '10-pipeline-separate-processes');
+    } finally {
+      await browser.close();
+    }
   });
 });
