@@ -258,6 +258,28 @@ describe('the web console in Chromium (sluice start)', () => {
     expect(delivered).toHaveLength(3);
   });
 
+  it("charts an instance's counts per hour and groups its errors (written by the processes every 10 s)", async () => {
+    await page.goto(`${sluice.url}/console/#/projects/default/apps/${flaky.id}/metrics`);
+    const total = (key: string) => page.locator(`[data-total="${key}"]`).textContent();
+    await expect
+      .poll(async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        return [await total('dead_lettered'), await page.locator('table.errors [data-error-count]').allTextContents()];
+      }, { timeout: 30_000, interval: 1_000 })
+      .toEqual(['3', ['3']]);
+    // Three messages naming three uuids are one group.
+    expect(await page.locator('table.errors td.message').textContent()).toMatch(/^onEvent: TypeError: cannot handle [0-9a-f-]{36}$/);
+    expect(Number(await total('delivered'))).toBeGreaterThanOrEqual(40);
+    await page.getByRole('button', { name: 'Sample event' }).click();
+    await expect.poll(() => page.locator('tr.detail pre').textContent()).toContain('"fail": "error"');
+    expect(await page.locator('figure.chart canvas').count()).toBeGreaterThan(0);
+    await screenshot(page, '10-instance-metrics');
+    await expectAccessible('metrics');
+    const { body } = await admin(sluice.url, 'GET', `/api/projects/default/apps/${consoleApp.id}/metrics?range=7d`);
+    expect(body.results).toHaveLength(168);
+    expect(body.results.reduce((sum: number, row: any) => sum + row.processed, 0)).toBeGreaterThanOrEqual(41);
+  });
+
   it('logs out, and the session cookie no longer opens the API', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('Admin token').waitFor();

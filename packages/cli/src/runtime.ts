@@ -16,6 +16,7 @@ import {
 import { AppVmPool, attachmentFile, type GuardedFetch } from '@sluice/sandbox';
 import { LogSink, openStore, type Store } from '@sluice/store';
 import { Redis } from 'ioredis';
+import { AppActivityRecorder } from './app-activity';
 import { createHostServices } from './host-services';
 
 /** What every service of one process shares: connections, caches, the sandbox pool, metrics. */
@@ -32,6 +33,8 @@ export interface Runtime {
   metrics: SluiceMetrics;
   /** The guarded fetch apps get (the admin API's app test run sends through it when asked). */
   appFetch: GuardedFetch;
+  /** Keeps each instance's counts per minute and its grouped errors in the store (the console's metrics over time). */
+  appErrors: AppActivityRecorder;
   /** Called when the bus says a project's pipeline changed, before its warm VMs are reloaded (e.g. to flush buffers into them). */
   beforeReload: Array<(projectId: string) => Promise<void>>;
   /** Called (after the caches are dropped and the VMs reloaded) when a project's pipeline changed. */
@@ -138,10 +141,14 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
     },
   );
 
+  const appErrors = new AppActivityRecorder(metrics, store, logger);
+  appErrors.start();
+
   return {
-    config, logger, store, redis, producer, bus, pipelines, pool, logSink, metrics, appFetch: services.fetch, beforeReload, onPipelineChange,
+    config, logger, store, redis, producer, bus, pipelines, pool, logSink, metrics, appFetch: services.fetch, appErrors, beforeReload, onPipelineChange,
     close: async () => {
       await pool.close();
+      await appErrors.close();
       await services.close();
       cacheRedis.disconnect();
       await logSink.close();

@@ -8,7 +8,7 @@ export type Route =
   | { page: 'projects' }
   | { page: 'pipeline'; projectId: string }
   | { page: 'install'; projectId: string }
-  | { page: 'instance'; projectId: string; instanceId: number; tab: 'config' | 'logs' | 'source' | 'test' }
+  | { page: 'instance'; projectId: string; instanceId: number; tab: 'config' | 'logs' | 'metrics' | 'source' | 'test' }
   | { page: 'dead-letters'; projectId: string }
   | { page: 'not-found'; path: string };
 
@@ -23,7 +23,7 @@ export function parseRoute(hash: string): Route {
     if (parts[2] === 'dead-letters' && parts.length === 3) return { page: 'dead-letters', projectId };
     if (parts[2] === 'apps' && /^\d+$/.test(parts[3] ?? '')) {
       const tab = parts[4] ?? 'config';
-      if (tab === 'config' || tab === 'logs' || tab === 'source' || tab === 'test') return { page: 'instance', projectId, instanceId: Number(parts[3]), tab };
+      if (tab === 'config' || tab === 'logs' || tab === 'metrics' || tab === 'source' || tab === 'test') return { page: 'instance', projectId, instanceId: Number(parts[3]), tab };
     }
   }
   return { page: 'not-found', path };

@@ -1,3 +1,4 @@
+import type { PluginEvent } from './event';
 import type { ProcessEventErrors } from './outcomes';
 /** The files of an app, by name (`plugin.json`, `index.js` or `index.ts`, and any file they import). */
 export type AppSource = Record<string, string>;
@@ -114,6 +115,11 @@ export interface InstanceView {
   capabilities: string[];
   order: number;
   enabled: boolean;
+}
+
+/** Where services report an app's errors (grouped over time for the console). */
+export interface AppErrorSink {
+  recordError(instanceId: number, message: string, event?: PluginEvent): void;
 }
 
 /** Whether an app is a processEvent stage. */

@@ -1,3 +1,4 @@
+import type { ErrorGroup, ErrorGroupInput, HourCounts, MinuteCounts } from './app-activity';
 import type {
   AppConfig,
   AppInstance,
@@ -97,6 +98,16 @@ export interface Store {
   /** Newest first (timestamp desc, uuid desc), filtered and paged (EventFilter). */
   listEvents(projectId: string, filter: EventFilter): Promise<StoredEvent[]>;
   countEvents(projectId: string): Promise<number>;
+  /** Adds counts to instances' minutes (the console's metrics over time); rows of removed instances are skipped. */
+  addMinuteCounts(rows: MinuteCounts[]): Promise<void>;
+  /** An instance's counts per hour since `from`, oldest first. */
+  listHourCounts(instanceId: number, from: string): Promise<HourCounts[]>;
+  /** Adds error groups (by instance and fingerprint): counts add, the first sample stays. */
+  addErrorGroups(groups: ErrorGroupInput[]): Promise<void>;
+  /** Most recently seen first. */
+  listErrorGroups(instanceId: number, limit: number): Promise<ErrorGroup[]>;
+  /** Deletes minutes and error groups older than `before`. */
+  pruneActivity(before: string): Promise<number>;
   appendLogs(entries: Array<AppLogEntry & { instanceId: number; projectId: string }>): Promise<void>;
   /** Newest first. */
   listLogs(instanceId: number, filter: LogFilter): Promise<StoredLogEntry[]>;
@@ -165,6 +176,7 @@ export type { Backfill, BackfillCheckpoint, BackfillInput, BackfillState } from 
 export type { IngestionWarning, IngestionWarningInput } from './ingestion-warnings';
 export { StoreInputError } from './errors';
 export { MIGRATIONS } from './migrations';
+export { ACTIVITY_COUNTS, type ActivityCount, type ActivityCounts, type ErrorGroup, type ErrorGroupInput, type HourCounts, type MinuteCounts } from './app-activity';
 export type { EventFilter, LogFilter, StoredLogEntry } from './events';
 export { createTestStore, pgliteTemplateDir } from './testing';
 export * from './log-sink';

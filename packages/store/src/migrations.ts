@@ -210,6 +210,37 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX ingestion_warnings_project ON ingestion_warnings (project_id, id DESC)`,
     ],
   },
+  {
+    version: 10,
+    name: 'app_activity',
+    statements: [
+      // Each instance's event counts per minute, added to by every worker and runner process
+      // (app-activity.ts): what the console charts per hour over 24 hours or 7 days.
+      `CREATE TABLE app_minutes (
+        instance_id integer NOT NULL REFERENCES app_instances (id) ON DELETE CASCADE,
+        minute timestamptz NOT NULL,
+        processed bigint NOT NULL DEFAULT 0,
+        dropped bigint NOT NULL DEFAULT 0,
+        errored bigint NOT NULL DEFAULT 0,
+        delivered bigint NOT NULL DEFAULT 0,
+        retried bigint NOT NULL DEFAULT 0,
+        dead_lettered bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (instance_id, minute)
+      )`,
+      // An instance's errors grouped by their message with ids and numbers masked (the
+      // fingerprint), with the first sample event and the times first and last seen.
+      `CREATE TABLE app_errors (
+        instance_id integer NOT NULL REFERENCES app_instances (id) ON DELETE CASCADE,
+        fingerprint text NOT NULL,
+        message text NOT NULL,
+        count bigint NOT NULL,
+        first_seen timestamptz NOT NULL,
+        last_seen timestamptz NOT NULL,
+        sample_event jsonb NULL,
+        PRIMARY KEY (instance_id, fingerprint)
+      )`,
+    ],
+  },
 ];
 
 /**

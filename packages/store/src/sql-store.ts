@@ -1,4 +1,6 @@
 import type { AppConfig, AppLogEntry, AppRecord, InstanceSettings, PluginEvent } from '@sluice/core';
+import * as activity from './app-activity';
+import type { ErrorGroupInput, MinuteCounts } from './app-activity';
 import * as appStorage from './app-storage';
 import * as apps from './apps';
 import * as attachments from './attachments';
@@ -204,6 +206,21 @@ export class SqlStore implements Store {
     return backfills.finishBackfill(this.sql, id, state, error);
   }
 
+  addMinuteCounts(rows: MinuteCounts[]) {
+    return activity.addMinuteCounts(this.sql, rows);
+  }
+  listHourCounts(instanceId: number, from: string) {
+    return activity.listHourCounts(this.sql, instanceId, from);
+  }
+  addErrorGroups(groups: ErrorGroupInput[]) {
+    return activity.addErrorGroups(this.sql, groups);
+  }
+  listErrorGroups(instanceId: number, limit: number) {
+    return activity.listErrorGroups(this.sql, instanceId, limit);
+  }
+  pruneActivity(before: string) {
+    return activity.pruneActivity(this.sql, before);
+  }
   addIngestionWarning(warning: IngestionWarningInput) {
     return warnings.addIngestionWarning(this.sql, warning);
   }

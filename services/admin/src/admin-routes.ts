@@ -7,6 +7,7 @@ import type { Store } from '@sluice/store';
 import { requireAdminToken, sessionRoutes } from './auth';
 import { appStatsRoutes } from './app-stats';
 import { appTestRoutes } from './app-test-route';
+import { activityRoutes } from './activity-routes';
 import { instanceOrNotFound, instanceView, projectOrNotFound } from './lookup';
 import { adminValidatorCompiler, schemas } from './schemas';
 import { ARCHIVE_CONTENT_TYPES } from './app-archive';
@@ -89,6 +90,7 @@ async function securedRoutes(app: FastifyInstance, deps: AdminDeps): Promise<voi
   await app.register(statusRoutes, deps);
   await app.register(appStatsRoutes, deps);
   await app.register(appTestRoutes, deps);
+  await app.register(activityRoutes, deps);
 
   app.get<{ Params: ProjectParams }>('/projects/:projectId/apps', { schema: schemas.listInstances }, async (request) => {
     const { id } = await project(request.params.projectId);

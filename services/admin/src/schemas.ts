@@ -195,6 +195,20 @@ export const schemas = {
       ...errors(404),
     },
   },
+  instanceMetrics: {
+    tags: TAGS.instances,
+    summary: "an instance's counts per hour (processed, dropped, errored, delivered, retried, dead_lettered) over 24 hours or 7 days, summed over every process",
+    params: instanceParams,
+    querystring: { type: 'object', properties: { range: { type: 'string', enum: ['24h', '7d'], description: 'default 24h' } } },
+    response: { 200: anyObject, ...errors(400, 404) },
+  },
+  instanceErrors: {
+    tags: TAGS.instances,
+    summary: "an instance's errors grouped by message (ids and numbers masked): count, first and last seen, a sample event",
+    params: instanceParams,
+    querystring: { type: 'object', properties: { limit } },
+    response: { 200: anyObject, ...errors(400, 404) },
+  },
   testInstance: {
     tags: TAGS.instances,
     summary: "run the instance's app on one event in a sandbox of its own: its result and diff, logs, jobs, captures and fetches (recorded, not sent unless asked)",

@@ -1,4 +1,4 @@
-import type { AppInstance, AppLogEntry, Logger, PipelineCache, SluiceConfig } from '@sluice/core';
+import type { AppErrorSink, AppInstance, AppLogEntry, Logger, PipelineCache, SluiceConfig } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
 import type { QueueProducer } from '@sluice/queues';
 import type { AppVmPool } from '@sluice/sandbox';
@@ -17,6 +17,8 @@ export interface RunnerContext {
   logger: Logger;
   /** Writes a line to an instance's app logs (what the app's author reads), as the sandbox does for console.*. */
   appLog: (instance: AppInstance, level: AppLogEntry['level'], message: string) => void;
+  /** Where a dead letter's error is reported, with its event (grouped over time for the console). */
+  appErrors?: AppErrorSink;
 }
 
 export function instanceLabels(instance: AppInstance): { app: string; instance: string } {

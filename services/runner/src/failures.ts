@@ -89,6 +89,7 @@ export async function deadLetter(
     })),
   );
   metrics.deliveryEvents.inc({ ...instanceLabels(instance), function: fn, outcome: 'dead_lettered' }, deadLetters.length);
+  for (const { event, error } of deadLetters) context.appErrors?.recordError(instance.id, `${fn}: ${error}`, event);
   appLog(
     instance,
     'error',

@@ -5,6 +5,7 @@ import {
   applyStageOutcomes,
   isStage,
   stageLabel,
+  type AppErrorSink,
   type Logger,
   type PluginEvent,
   type SluiceConfig,
@@ -24,6 +25,8 @@ export interface StageWorkerOptions {
   pool: AppVmPool;
   metrics: SluiceMetrics;
   logger: Logger;
+  /** Where a processEvent error is reported, with its event (grouped over time for the console). */
+  appErrors?: AppErrorSink;
 }
 
 export interface StageWorker {
@@ -62,12 +65,13 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
         const survivors = applyStageOutcomes(events, outcomes, stageLabel(instance.name, instance.id), onError);
         const counts = { processed: 0, dropped: 0, errored: 0 };
         let firstError: string | undefined;
-        for (const outcome of outcomes) {
+        for (const [index, outcome] of outcomes.entries()) {
           if (outcome.status === 'ok') counts.processed += 1;
           else if (outcome.status === 'dropped') counts.dropped += 1;
           else if (outcome.status === 'error') {
             counts.errored += 1;
             firstError ??= outcome.error;
+            options.appErrors?.recordError(instance.id, `processEvent: ${outcome.error}`, events[index]);
           }
         }
         const labels = { app: instance.name, instance: String(instance.id) };

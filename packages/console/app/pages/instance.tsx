@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, segment, type InstanceDetail, type LogLine } from '../api';
+import { Activity } from '../activity';
 import { ConfigForm } from '../config-form';
 import { TestRun } from '../test-run';
 import { ErrorNote, Page, SourceView, Switch, TableHead, formatTime, useLoad } from '../components';
 import { href } from '../router';
 
-type Tab = 'config' | 'logs' | 'source' | 'test';
+type Tab = 'config' | 'logs' | 'metrics' | 'source' | 'test';
 
 export function InstancePage({ projectId, instanceId, tab }: { projectId: string; instanceId: number; tab: Tab }) {
   const base = `/projects/${segment(projectId)}/apps/${instanceId}`;
@@ -24,6 +25,7 @@ export function InstancePage({ projectId, instanceId, tab }: { projectId: string
   const tabs: Array<[Tab, string]> = [
     ['config', 'Configuration'],
     ['logs', 'Logs'],
+    ['metrics', 'Metrics'],
     ['test', 'Test'],
     ['source', 'Source'],
   ];
@@ -40,6 +42,7 @@ export function InstancePage({ projectId, instanceId, tab }: { projectId: string
       </nav>
       {data && tab === 'config' && <ConfigForm key={data.versionHash} projectId={projectId} detail={data} onSaved={detail.reload} />}
       {tab === 'logs' && <Logs base={base} />}
+      {tab === 'metrics' && <Activity base={base} />}
       {data && tab === 'source' && <Source appId={data.appId} />}
       {data && tab === 'test' && <TestRun projectId={projectId} base={base} />}
     </Page>
