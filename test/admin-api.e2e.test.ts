@@ -33,6 +33,8 @@ const ADMIN_ROUTES: Array<[string, string]> = [
   ['post', '/api/projects/{projectId}/apps/{instanceId}/test'],
   ['get', '/api/projects/{projectId}/apps/{instanceId}/metrics'],
   ['get', '/api/projects/{projectId}/apps/{instanceId}/errors'],
+  ['get', '/api/projects/{projectId}/events/{uuid}/trail'],
+  ['get', '/api/projects/{projectId}/dropped'],
   ['post', '/api/session'],
   ['get', '/api/session'],
   ['delete', '/api/session'],

@@ -39,7 +39,7 @@ describe('the web console in Chromium (sluice start)', () => {
   }
 
   beforeAll(async () => {
-    [sluice, browser] = await Promise.all([startSluice({ SLUICE_RETRY_DELAY_SCALE: '0.01' }), launchChromium()]);
+    [sluice, browser] = await Promise.all([startSluice({ SLUICE_RETRY_DELAY_SCALE: '0.01', SLUICE_TRAIL_SAMPLE: '1' }), launchChromium()]);
     tagger = await install(sluice.url, 'test/fixtures/apps/console-tagger');
     flaky = await install(sluice.url, 'test/fixtures/apps/flaky-destination', { mode: 'fail' });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -278,6 +278,39 @@ describe('the web console in Chromium (sluice start)', () => {
     const { body } = await admin(sluice.url, 'GET', `/api/projects/default/apps/${consoleApp.id}/metrics?range=7d`);
     expect(body.results).toHaveLength(168);
     expect(body.results.reduce((sum: number, row: any) => sum + row.processed, 0)).toBeGreaterThanOrEqual(41);
+  });
+
+  it("shows the live events with each one's trail through the chain, and the dropped events with the app and why", async () => {
+    const dropper = await install(sluice.url, 'examples/drop-events', { eventsToDrop: 'noise' });
+    const kept = { event: 'traced one', distinct_id: 'trail-person', uuid: randomUUID(), properties: {} };
+    const noise = { event: 'noise', distinct_id: 'trail-person', uuid: randomUUID(), properties: {} };
+    // The new stage is routed to once the intake has heard of it: send until an event is dropped.
+    await waitFor('an event dropped by Drop Events', async () => {
+      await capture(sluice.url, [{ ...noise, uuid: randomUUID() }]);
+      return (await admin(sluice.url, 'GET', '/api/projects/default/dropped')).body.results.length > 0;
+    }, 30_000, 500);
+    await capture(sluice.url, [kept, noise]);
+    await waitFor('the kept event stored', async () => (await storedEvents(sluice.url)).some((event) => event.uuid === kept.uuid));
+    await page.goto(`${sluice.url}/console/#/projects/default/events`);
+    const row = page.locator(`tr[data-uuid="${kept.uuid}"]`);
+    await row.getByRole('button', { name: /^Trail/ }).click();
+    const steps = page.locator('ol.steps > li');
+    await expect.poll(() => steps.count()).toBe(3);
+    expect(await steps.nth(0).textContent()).toMatch(/^Console Test #\d+: changed/);
+    expect(await steps.nth(0).locator('ul.diff li').allTextContents()).toContain('+ properties.console_label: "from the console, again"');
+    expect(await steps.nth(1).textContent()).toMatch(/^Tagger #\d+: changed/);
+    expect(await steps.nth(1).locator('ul.diff li').allTextContents()).toEqual(['~ properties.chain: ["console"] → ["console","tagger"]']);
+    expect(await steps.nth(2).textContent()).toMatch(/^Drop Events #\d+: unchanged/);
+    await expect.poll(() => page.locator('table.dropped tbody tr').first().textContent()).toContain('Drop Events');
+    expect(await page.locator('table.dropped tbody tr').first().textContent()).toContain('processEvent returned null');
+    const dropped = (await admin(sluice.url, 'GET', '/api/projects/default/dropped')).body.results;
+    expect(dropped.some((entry: any) => entry.uuid === noise.uuid && entry.instanceId === dropper.id)).toBe(true);
+    // The dropped event's own trail ends at the app that dropped it.
+    const trail = (await admin(sluice.url, 'GET', `/api/projects/default/events/${noise.uuid}/trail`)).body;
+    expect(trail.steps.map((step: any) => step.outcome)).toEqual(['changed', 'changed', 'dropped']);
+    await screenshot(page, '11-live-events');
+    await expectAccessible('live events');
+    await page.getByRole('switch', { name: 'Live' }).click();
   });
 
   it('logs out, and the session cookie no longer opens the API', async () => {

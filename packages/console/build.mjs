@@ -16,7 +16,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const CONSOLE_DIST = join(HERE, 'dist');
 const STAMP = join(CONSOLE_DIST, '.sources-hash');
 /** The console's own sources and what it bundles from @sluice/core (its config rules, app and project types). */
-const SOURCES = [join(HERE, 'app'), ...['config-rules.ts', 'app.ts', 'project.ts'].map((file) => join(HERE, '../core/src', file)), join(HERE, 'package.json'), fileURLToPath(import.meta.url)];
+const SOURCES = [join(HERE, 'app'), ...['config-rules.ts', 'app.ts', 'project.ts', 'trail.ts'].map((file) => join(HERE, '../core/src', file)), join(HERE, 'package.json'), fileURLToPath(import.meta.url)];
 
 async function sourcesHash() {
   const hash = createHash('sha256');

@@ -48,6 +48,7 @@ export async function createHttpFront(runtime: Runtime, options: HttpFrontOption
       backfillRate: config.backfillRate,
       orderShards: config.orderShards,
       appFetch: runtime.appFetch,
+      trails: runtime.trails,
     });
     await app.register(consoleRoutes);
   }

@@ -4,6 +4,7 @@ import { SluiceMetrics } from '@sluice/metrics';
 import { randomUUID } from 'node:crypto';
 import {
   JOBS_QUEUE,
+  EventTrails,
   PipelineBus,
   QueueProducer,
   clearAppCache,
@@ -33,6 +34,8 @@ export interface Runtime {
   metrics: SluiceMetrics;
   /** The guarded fetch apps get (the admin API's app test run sends through it when asked). */
   appFetch: GuardedFetch;
+  /** Sampled events' trails through the chain and the dropped events (Redis, an hour / a day). */
+  trails: EventTrails;
   /** Keeps each instance's counts per minute and its grouped errors in the store (the console's metrics over time). */
   appErrors: AppActivityRecorder;
   /** Called when the bus says a project's pipeline changed, before its warm VMs are reloaded (e.g. to flush buffers into them). */
@@ -145,7 +148,7 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
   appErrors.start();
 
   return {
-    config, logger, store, redis, producer, bus, pipelines, pool, logSink, metrics, appFetch: services.fetch, appErrors, beforeReload, onPipelineChange,
+    config, logger, store, redis, producer, bus, pipelines, pool, logSink, metrics, appFetch: services.fetch, appErrors, trails: new EventTrails(redis, config.redisPrefix, config.trailSample), beforeReload, onPipelineChange,
     close: async () => {
       await pool.close();
       await appErrors.close();

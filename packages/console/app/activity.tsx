@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { api } from './api';
-import { ErrorNote, TableHead, formatTime, useLoad } from './components';
+import { DetailRow, ErrorNote, ExpandButton, JsonBlock, TableHead, formatTime, useLoad } from './components';
 
 interface HourRow {
   hour: string;
@@ -125,18 +125,16 @@ export function Activity({ base }: { base: string }) {
                   <td>{formatTime(group.lastSeen)}</td>
                   <td>
                     {group.sampleEvent && (
-                      <button type="button" aria-expanded={open === group.fingerprint} onClick={() => setOpen(open === group.fingerprint ? undefined : group.fingerprint)}>
+                      <ExpandButton expanded={open === group.fingerprint} onToggle={() => setOpen(open === group.fingerprint ? undefined : group.fingerprint)}>
                         Sample event
-                      </button>
+                      </ExpandButton>
                     )}
                   </td>
                 </tr>
                 {open === group.fingerprint && (
-                  <tr class="detail">
-                    <td colSpan={5}>
-                      <pre tabIndex={0} aria-label="sample event">{JSON.stringify(group.sampleEvent, null, 2)}</pre>
-                    </td>
-                  </tr>
+                  <DetailRow columns={5}>
+                    <JsonBlock value={group.sampleEvent} label="sample event" />
+                  </DetailRow>
                 )}
               </>
             ))}

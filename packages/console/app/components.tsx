@@ -116,3 +116,30 @@ export function TableHead({ columns }: { columns: Array<string | { hidden: strin
     </thead>
   );
 }
+
+/** A button that shows or hides the detail row under its row. */
+export function ExpandButton({ expanded, onToggle, children }: { expanded: boolean; onToggle: () => void; children: ComponentChildren }) {
+  return (
+    <button type="button" aria-expanded={expanded} onClick={onToggle}>
+      {children}
+    </button>
+  );
+}
+
+/** The row under a table row that an ExpandButton opened: one cell across the table. */
+export function DetailRow({ columns, children }: { columns: number; children: ComponentChildren }) {
+  return (
+    <tr class="detail">
+      <td colSpan={columns}>{children}</td>
+    </tr>
+  );
+}
+
+/** A value as indented JSON, scrollable and reachable by keyboard. */
+export function JsonBlock({ value, label }: { value: unknown; label: string }) {
+  return (
+    <pre tabIndex={0} aria-label={label}>
+      {JSON.stringify(value, null, 2)}
+    </pre>
+  );
+}

@@ -8,6 +8,7 @@ import { PipelinePage } from './pages/pipeline';
 import { InstallPage } from './pages/install';
 import { InstancePage } from './pages/instance';
 import { DeadLettersPage } from './pages/dead-letters';
+import { LiveEventsPage } from './pages/live-events';
 import './style.css';
 
 type Session = 'checking' | 'out' | { expiresAt: string };
@@ -54,6 +55,7 @@ function ProjectNav({ route }: { route: Route }) {
   const links = [
     { label: 'Pipeline', to: href({ page: 'pipeline', projectId }), current: route.page === 'pipeline' || route.page === 'instance' },
     { label: 'Install an app', to: href({ page: 'install', projectId }), current: route.page === 'install' },
+    { label: 'Live events', to: href({ page: 'events', projectId }), current: route.page === 'events' },
     { label: 'Dead letters', to: href({ page: 'dead-letters', projectId }), current: route.page === 'dead-letters' },
   ];
   return (
@@ -81,6 +83,8 @@ function CurrentPage({ route }: { route: Route }) {
       return <InstancePage projectId={route.projectId} instanceId={route.instanceId} tab={route.tab} />;
     case 'dead-letters':
       return <DeadLettersPage projectId={route.projectId} />;
+    case 'events':
+      return <LiveEventsPage projectId={route.projectId} />;
     case 'not-found':
       return (
         <section class="page">

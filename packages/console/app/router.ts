@@ -10,6 +10,7 @@ export type Route =
   | { page: 'install'; projectId: string }
   | { page: 'instance'; projectId: string; instanceId: number; tab: 'config' | 'logs' | 'metrics' | 'source' | 'test' }
   | { page: 'dead-letters'; projectId: string }
+  | { page: 'events'; projectId: string }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -21,6 +22,7 @@ export function parseRoute(hash: string): Route {
     if (parts[2] === 'pipeline' && parts.length === 3) return { page: 'pipeline', projectId };
     if (parts[2] === 'install' && parts.length === 3) return { page: 'install', projectId };
     if (parts[2] === 'dead-letters' && parts.length === 3) return { page: 'dead-letters', projectId };
+    if (parts[2] === 'events' && parts.length === 3) return { page: 'events', projectId };
     if (parts[2] === 'apps' && /^\d+$/.test(parts[3] ?? '')) {
       const tab = parts[4] ?? 'config';
       if (tab === 'config' || tab === 'logs' || tab === 'metrics' || tab === 'source' || tab === 'test') return { page: 'instance', projectId, instanceId: Number(parts[3]), tab };

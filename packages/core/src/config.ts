@@ -80,6 +80,8 @@ export interface SluiceConfig {
   retryDelayScale: number;
   /** Events per second a backfill sends when its request names no rate: live traffic keeps its share. */
   backfillRate: number;
+  /** SLUICE_TRAIL_SAMPLE: the share of events (0–1) whose trail through the chain is kept for an hour (the console's live events); dropped events are always kept. */
+  trailSample: number;
   /** Events a backfill hands on as one slice (one deliver job, the only one in flight). */
   backfillSliceEvents: number;
   /** How long a runner holds a backfill without renewing: a dead runner's backfill is taken over after about this long. */
@@ -240,6 +242,7 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     deliverConcurrency: readInt(env, 'SLUICE_DELIVER_CONCURRENCY', 64, 1, 10_000),
     retryDelayScale: readNumber(env, 'SLUICE_RETRY_DELAY_SCALE', 1, 0.0001, 100),
     backfillRate: readInt(env, 'SLUICE_BACKFILL_RATE', 1000, 1, 1_000_000),
+    trailSample: readNumber(env, 'SLUICE_TRAIL_SAMPLE', 0.01, 0, 1),
     backfillSliceEvents: readInt(env, 'SLUICE_BACKFILL_SLICE_EVENTS', 500, 1, 10_000),
     backfillLeaseMs: readInt(env, 'SLUICE_BACKFILL_LEASE_MS', 10_000, 1000, 600_000),
     scheduleEveryMs: {

@@ -14,3 +14,4 @@ export * from './app-services';
 export * from './person-shard';
 export * from './config-rules';
 export * from './event-diff';
+export * from './trail';

@@ -10,3 +10,4 @@ export * from './app-cache';
 export * from './ingest';
 export * from './process-registry';
 export * from './queue-depths';
+export { DROPPED_KEPT, EventTrails, TRAIL_SECONDS, type DroppedEvent, type TrailStep } from './event-trails';

@@ -1,13 +1,14 @@
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import type { ProcessRegistry, QueueProducer } from '@sluice/queues';
+import type { EventTrails, ProcessRegistry, QueueProducer } from '@sluice/queues';
 import type { GuardedFetch } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
 import { requireAdminToken, sessionRoutes } from './auth';
 import { appStatsRoutes } from './app-stats';
 import { appTestRoutes } from './app-test-route';
 import { activityRoutes } from './activity-routes';
+import { trailRoutes } from './trail-routes';
 import { instanceOrNotFound, instanceView, projectOrNotFound } from './lookup';
 import { adminValidatorCompiler, schemas } from './schemas';
 import { ARCHIVE_CONTENT_TYPES } from './app-archive';
@@ -36,6 +37,8 @@ export interface AdminDeps {
   orderShards: number;
   /** The guarded fetch apps get: an app test run sends through it when asked. */
   appFetch?: GuardedFetch;
+  /** Where the stage workers keep sampled events' trails and dropped events (the console's live events). */
+  trails?: EventTrails;
 }
 
 type ProjectParams = { projectId: string };
@@ -63,7 +66,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   });
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   // The options fastify passed in carry this plugin's `/api` prefix: the children must not add it again.
-  const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged, processes: deps.processes, backfillRate: deps.backfillRate, orderShards: deps.orderShards, ...(deps.appFetch && { appFetch: deps.appFetch }) };
+  const childDeps: AdminDeps = { store: deps.store, adminToken: deps.adminToken, producer: deps.producer, pipelineChanged: deps.pipelineChanged, processes: deps.processes, backfillRate: deps.backfillRate, orderShards: deps.orderShards, ...(deps.appFetch && { appFetch: deps.appFetch }), ...(deps.trails && { trails: deps.trails }) };
   // The console's login is a session cookie (auth.ts); API clients send the token as a Bearer header.
   await app.register(cookie);
   await app.register(metricsTargetRoutes, childDeps);
@@ -91,6 +94,7 @@ async function securedRoutes(app: FastifyInstance, deps: AdminDeps): Promise<voi
   await app.register(appStatsRoutes, deps);
   await app.register(appTestRoutes, deps);
   await app.register(activityRoutes, deps);
+  await app.register(trailRoutes, deps);
 
   app.get<{ Params: ProjectParams }>('/projects/:projectId/apps', { schema: schemas.listInstances }, async (request) => {
     const { id } = await project(request.params.projectId);

@@ -347,6 +347,19 @@ export const schemas = {
     response: { 200: { type: 'object', additionalProperties: true, properties: { results: { type: 'array', items: anyObject }, next: { type: ['string', 'null'] } } }, ...errors(400, 404) },
   },
 
+  eventTrail: {
+    tags: TAGS.reads,
+    summary: 'beyond PostHog: what each app of the chain did to an event (diff, drop, error), for sampled events (SLUICE_TRAIL_SAMPLE), kept an hour',
+    params: { type: 'object', properties: { projectId, uuid: { type: 'string', minLength: 1 } }, required: ['projectId', 'uuid'] },
+    response: { 200: anyObject, ...errors(400, 404) },
+  },
+  droppedEvents: {
+    tags: TAGS.reads,
+    summary: "beyond PostHog: the project's last dropped events (at most 200, for a day), newest first, with the app and the reason",
+    params: projectParams,
+    querystring: { type: 'object', properties: { limit } },
+    response: { 200: anyObject, ...errors(400, 404) },
+  },
   warnings: {
     tags: TAGS.reads,
     summary: "the project's ingestion warnings, newest first (e.g. `ingestion_capacity_overflow`: a person's events beyond their token bucket, at most one per person per hour)",

@@ -12,10 +12,11 @@ import {
   type StageOutcome,
 } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
-import { LaneOwners, workerSetFor, hopJobId, pipelineEvents, stageQueue, storeQueue, type PipelineJob, type PipelineJobHead, type QueueProducer } from '@sluice/queues';
+import { LaneOwners, workerSetFor, type EventTrails, hopJobId, pipelineEvents, stageQueue, storeQueue, type PipelineJob, type PipelineJobHead, type QueueProducer } from '@sluice/queues';
 import { AppSetupError, type AppVm, type AppVmPool } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
 import type { Redis } from 'ioredis';
+import { stageTrail } from './trail';
 
 export interface StageWorkerOptions {
   config: SluiceConfig;
@@ -27,6 +28,8 @@ export interface StageWorkerOptions {
   logger: Logger;
   /** Where a processEvent error is reported, with its event (grouped over time for the console). */
   appErrors?: AppErrorSink;
+  /** Sampled events' trails and every dropped event, for the console's live events. */
+  trails?: EventTrails;
 }
 
 export interface StageWorker {
@@ -56,6 +59,7 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
   async function runStage(job: PipelineJobHead, events: PluginEvent[]): Promise<PluginEvent[]> {
     const stage = job.route[job.hop];
     if (!stage) throw new Error(`job ${job.batchId} has no stage at hop ${job.hop}`);
+    let trail: ReturnType<typeof stageTrail> | undefined;
     try {
       const result = await pool.use(stage.instanceId, async (vm, instance) => {
         const timer = metrics.stageBatchSeconds.startTimer({ app: instance.name });
@@ -74,6 +78,7 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
             options.appErrors?.recordError(instance.id, `processEvent: ${outcome.error}`, events[index]);
           }
         }
+        if (options.trails) trail = stageTrail(options.trails, { instanceId: instance.id, app: instance.name, onError }, events, outcomes);
         const labels = { app: instance.name, instance: String(instance.id) };
         for (const [outcome, count] of Object.entries(counts)) metrics.stageEvents.inc({ ...labels, outcome }, count);
         // One log line per batch, not per event: a failing app must not flood its own logs.
@@ -83,6 +88,10 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
         }
         return survivors;
       });
+      if (trail && options.trails) {
+        // Losing a trail must not fail the batch: it is for people watching, not for the data.
+        await options.trails.record(job.projectId, trail.steps, trail.dropped).catch((error: unknown) => logger.warn({ err: error, instanceId: stage.instanceId }, 'could not keep event trails'));
+      }
       if (result === null) {
         // The instance was removed after these events were routed: they skip it, as if disabled.
         logger.warn({ instanceId: stage.instanceId, batchId: job.batchId }, 'stage instance no longer exists; passing events through');

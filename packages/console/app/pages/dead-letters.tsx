@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, isDestination, segment, type DeadLetter, type Instance } from '../api';
-import { ErrorNote, Page, TableHead, formatTime, useLoad } from '../components';
+import { DetailRow, ErrorNote, ExpandButton, JsonBlock, Page, TableHead, formatTime, useLoad } from '../components';
 
 const PAGE = 50;
 
@@ -86,20 +86,18 @@ export function DeadLettersPage({ projectId }: { projectId: string }) {
                 <td class="message">{letter.error}</td>
                 <td>{letter.attempts}</td>
                 <td>
-                  <button type="button" aria-expanded={open === letter.id} onClick={() => setOpen(open === letter.id ? undefined : letter.id)}>
+                  <ExpandButton expanded={open === letter.id} onToggle={() => setOpen(open === letter.id ? undefined : letter.id)}>
                     Inspect<span class="visually-hidden"> dead letter {letter.id}</span>
-                  </button>{' '}
+                  </ExpandButton>{' '}
                   <button type="button" onClick={() => replay({ ids: [letter.id] }, `dead letter ${letter.id}`)}>
                     Replay<span class="visually-hidden"> dead letter {letter.id}</span>
                   </button>
                 </td>
               </tr>
               {open === letter.id && (
-                <tr class="detail">
-                  <td colSpan={7}>
-                    <pre tabIndex={0} aria-label={`event of dead letter ${letter.id}`}>{JSON.stringify(letter.event, null, 2)}</pre>
-                  </td>
-                </tr>
+                <DetailRow columns={7}>
+                  <JsonBlock value={letter.event} label={`event of dead letter ${letter.id}`} />
+                </DetailRow>
               )}
             </>
           ))}
