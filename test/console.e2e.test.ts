@@ -99,8 +99,23 @@ describe('the web console in Chromium (sluice start)', () => {
     await expect.poll(async () => (await admin(sluice.url, 'GET', '/api/projects/default')).body.anonymizeIps).toBe(false);
   });
 
+  it('shows an install error at the file and line the API names', async () => {
+    await page.goto(`${sluice.url}/console/#/projects/default/install`);
+    await page.getByLabel('pasted files').check();
+    await page.getByLabel('Source file').selectOption('index.ts');
+    await page.getByLabel('Source', { exact: true }).fill('export function processEvent(event) {\n  return event +\n}\n');
+    await page.getByRole('button', { name: 'Install' }).click();
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toMatch(/Refused \(400 invalid_app\)/);
+    expect(await alert.textContent()).toMatch(/index\.ts/);
+    expect(await alert.textContent()).toMatch(/:3:|line 3/);
+    await screenshot(page, '03-install-error');
+    await expectAccessible('install error');
+  });
+
   it('installs an app from a zip and fills its config form', async () => {
     await page.goto(`${sluice.url}/console/#/projects/default/install`);
+    await page.getByLabel('a .zip or .tgz').check();
     await page.getByLabel('App archive (.zip, .tgz, .tar.gz)').setInputFiles({ name: 'console-app.zip', mimeType: 'application/zip', buffer: appZip() });
     await screenshot(page, '03-install');
     await expectAccessible('install');
@@ -171,6 +186,13 @@ describe('the web console in Chromium (sluice start)', () => {
     await expect.poll(names).toEqual(['Console Test', 'Tagger']);
     const order = (await admin(sluice.url, 'GET', '/api/projects/default/apps')).body.results.sort((a: any, b: any) => a.order - b.order).map((instance: any) => instance.id);
     expect(order.indexOf(consoleApp.id)).toBeLessThan(order.indexOf(tagger.id));
+    // The same by keyboard: Tagger up (Enter), then back down (Space).
+    await page.getByRole('button', { name: 'Move Tagger up' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(names).toEqual(['Tagger', 'Console Test']);
+    await page.getByRole('button', { name: 'Move Tagger down' }).focus();
+    await page.keyboard.press('Space');
+    await expect.poll(names).toEqual(['Console Test', 'Tagger']);
 
     // Events flow: the counters and the rate of the first stage move.
     const sent = events(40);
@@ -256,6 +278,17 @@ describe('the web console in Chromium (sluice start)', () => {
       return lines.length === 3 && lines;
     });
     expect(delivered).toHaveLength(3);
+  });
+
+  it('backfills a destination from its page and shows the progress', async () => {
+    await page.goto(`${sluice.url}/console/#/projects/default/apps/${flaky.id}`);
+    const stored = (await storedEvents(sluice.url)).length;
+    await page.getByRole('button', { name: 'Start backfill' }).click();
+    const row = page.locator('table.backfills tbody tr').first();
+    await expect.poll(() => row.locator('[data-state]').textContent(), { timeout: 30_000 }).toBe('done');
+    expect(await row.locator('[data-progress]').textContent()).toBe(`${stored} / ${stored}`);
+    await screenshot(page, '09-instance-backfill');
+    await expectAccessible('backfill');
   });
 
   it("charts an instance's counts per hour and groups its errors (written by the processes every 10 s)", async () => {

@@ -1,8 +1,9 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, isDestination, segment, type DeadLetter, type Instance } from '../api';
 import { DetailRow, ErrorNote, ExpandButton, JsonBlock, Page, TableHead, formatTime, useLoad } from '../components';
 
 const PAGE = 50;
+const LIVE_EVERY_MS = 5_000;
 
 /** Events a destination gave up on: filter, inspect, replay one, a selection or all. */
 export function DeadLettersPage({ projectId }: { projectId: string }) {
@@ -15,6 +16,11 @@ export function DeadLettersPage({ projectId }: { projectId: string }) {
   const [error, setError] = useState<unknown>();
   const instances = useLoad(() => api<{ results: Instance[] }>('GET', `${base}/apps`), [base]);
   const letters = useLoad(() => api<{ results: DeadLetter[]; total: number }>('GET', `${base}/dead-letters?${new URLSearchParams({ limit: String(PAGE), ...(instance && { instance }) })}`), [base, instance]);
+  // The count stays live: destinations keep dead-lettering (or a replay's events come back).
+  useEffect(() => {
+    const timer = setInterval(() => void letters.reload(), LIVE_EVERY_MS);
+    return () => clearInterval(timer);
+  }, [letters.reload]);
   const needle = errorFilter.trim().toLowerCase();
   const shown = (letters.data?.results ?? []).filter((letter) => !needle || letter.error.toLowerCase().includes(needle));
   const nameOf = (id: number) => instances.data?.results.find((entry) => entry.id === id)?.name ?? `#${id}`;

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, segment, type InstanceDetail, type LogLine } from '../api';
+import { api, isDestination, segment, type InstanceDetail, type LogLine } from '../api';
+import { Backfills } from '../backfill';
 import { Activity } from '../activity';
 import { ConfigForm } from '../config-form';
 import { TestRun } from '../test-run';
@@ -41,6 +42,7 @@ export function InstancePage({ projectId, instanceId, tab }: { projectId: string
         ))}
       </nav>
       {data && tab === 'config' && <ConfigForm key={data.versionHash} projectId={projectId} detail={data} onSaved={detail.reload} />}
+      {data && tab === 'config' && isDestination(data) && <Backfills base={base} />}
       {tab === 'logs' && <Logs base={base} />}
       {tab === 'metrics' && <Activity base={base} />}
       {data && tab === 'source' && <Source appId={data.appId} />}
