@@ -81,7 +81,7 @@ describe('bad input gets a clear 4xx and loses nothing already accepted', () => 
     expect(missing.stderr).toBe('sluice: ./no-such-app: not a folder (an app folder holds plugin.json and index.js or index.ts)\n');
     const bad = cli('./test/fixtures/apps/bad-plugin-json');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/plugin\.json: "config\[0\]\.type" must be one of string, attachment, choice.*"field":"config\[0\]\.type"/);
+    expect(bad.stderr).toMatch(/plugin\.json: "config\[0\]\.type" must be one of string, json, attachment, choice.*"field":"config\[0\]\.type"/);
     const badConfig = cli('./examples/hello-world', '--config', 'novalue');
     expect(badConfig.status).toBe(2);
     expect(badConfig.stderr).toContain('--config "novalue": expected key=value');
