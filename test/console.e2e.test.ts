@@ -95,6 +95,8 @@ describe('the web console in Chromium (sluice start)', () => {
     await expectAccessible('projects');
     await page.getByRole('switch', { name: /Anonymize IPs of/ }).first().click();
     await expect.poll(async () => (await admin(sluice.url, 'GET', '/api/projects/default')).body.anonymizeIps).toBe(true);
+    // The page shows the saved state (it reloads the list) before the switch is turned back.
+    await expect.poll(() => page.getByRole('switch', { name: /Anonymize IPs of/ }).first().getAttribute('aria-checked')).toBe('true');
     await page.getByRole('switch', { name: /Anonymize IPs of/ }).first().click();
     await expect.poll(async () => (await admin(sluice.url, 'GET', '/api/projects/default')).body.anonymizeIps).toBe(false);
   });

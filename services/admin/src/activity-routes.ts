@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ACTIVITY_COUNTS, type HourCounts, type Store } from '@sluice/store';
 import { instanceOrNotFound } from './lookup';
 import { readLimit } from './params';
-import { schemas } from './schemas';
+import { consoleSchemas } from './console-schemas';
 
 type InstanceParams = { projectId: string; instanceId: string };
 
@@ -25,7 +25,7 @@ function everyHour(hours: number, counted: HourCounts[]): HourCounts[] {
  * AppActivityRecorder): counts per hour over 24 hours or 7 days, and its errors grouped by message.
  */
 export async function activityRoutes(app: FastifyInstance, deps: { store: Store }): Promise<void> {
-  app.get<{ Params: InstanceParams; Querystring: { range?: keyof typeof RANGES } }>('/projects/:projectId/apps/:instanceId/metrics', { schema: schemas.instanceMetrics }, async (request) => {
+  app.get<{ Params: InstanceParams; Querystring: { range?: keyof typeof RANGES } }>('/projects/:projectId/apps/:instanceId/metrics', { schema: consoleSchemas.instanceMetrics }, async (request) => {
     const instance = await instanceOrNotFound(deps.store, request.params.projectId, request.params.instanceId);
     const range = request.query.range ?? '24h';
     const hours = RANGES[range];
@@ -33,7 +33,7 @@ export async function activityRoutes(app: FastifyInstance, deps: { store: Store 
     return { range, bucket: 'hour', results: everyHour(hours, await deps.store.listHourCounts(instance.id, from)) };
   });
 
-  app.get<{ Params: InstanceParams; Querystring: { limit?: string } }>('/projects/:projectId/apps/:instanceId/errors', { schema: schemas.instanceErrors }, async (request) => {
+  app.get<{ Params: InstanceParams; Querystring: { limit?: string } }>('/projects/:projectId/apps/:instanceId/errors', { schema: consoleSchemas.instanceErrors }, async (request) => {
     const instance = await instanceOrNotFound(deps.store, request.params.projectId, request.params.instanceId);
     return { results: await deps.store.listErrorGroups(instance.id, readLimit(request.query.limit, 50, 1_000)) };
   });

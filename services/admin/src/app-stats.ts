@@ -5,7 +5,7 @@ import { allLanes, deliverQueue, queueDepths, stageQueue, type ProcessRegistry, 
 import { summed } from './process-routes';
 import type { Store } from '@sluice/store';
 import { projectOrNotFound } from './lookup';
-import { schemas } from './schemas';
+import { consoleSchemas } from './console-schemas';
 
 export interface AppStatsDeps {
   store: Store;
@@ -53,7 +53,7 @@ function addCounters(text: string, tallies: Map<string, Tally>): void {
  * totals since each process started: a reader takes rates from two readings (the console does).
  */
 export async function appStatsRoutes(app: FastifyInstance, deps: AppStatsDeps): Promise<void> {
-  app.get<{ Params: { projectId: string } }>('/projects/:projectId/apps/stats', { schema: schemas.appStats }, async (request) => {
+  app.get<{ Params: { projectId: string } }>('/projects/:projectId/apps/stats', { schema: consoleSchemas.appStats }, async (request) => {
     const { id } = await projectOrNotFound(deps.store, request.params.projectId);
     const [instances, processes] = await Promise.all([deps.store.listInstances(id), deps.processes.list()]);
     const tallies = new Map<string, Tally>();

@@ -7,7 +7,7 @@ import { attachmentFile, type GuardedFetch } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
 import { invalidField, readBodyObject } from './body';
 import { instanceOrNotFound, projectOrNotFound } from './lookup';
-import { schemas } from './schemas';
+import { consoleSchemas } from './console-schemas';
 
 export interface AppTestDeps {
   store: Store;
@@ -46,7 +46,7 @@ async function testEvent(store: Store, projectId: string, teamId: number, given:
  * in-memory stand-ins: a test run changes nothing the pipeline keeps.
  */
 export async function appTestRoutes(app: FastifyInstance, deps: AppTestDeps): Promise<void> {
-  app.post<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId/test', { schema: schemas.testInstance }, async (request) => {
+  app.post<{ Params: InstanceParams }>('/projects/:projectId/apps/:instanceId/test', { schema: consoleSchemas.testInstance }, async (request) => {
     const instance = await instanceOrNotFound(deps.store, request.params.projectId, request.params.instanceId);
     const [project, appRecord] = await Promise.all([projectOrNotFound(deps.store, instance.projectId), deps.store.getApp(instance.appId)]);
     if (!appRecord) throw notFound(`app ${instance.appId}`);

@@ -53,7 +53,7 @@ export function errors(...codes: number[]) {
   return Object.fromEntries(codes.map((code) => [code, errorBody]));
 }
 
-const projectId = { type: 'string', minLength: 1, description: 'the project\'s id (e.g. "default")' } as const;
+export const projectId = { type: 'string', minLength: 1, description: 'the project\'s id (e.g. "default")' } as const;
 const instanceId = { type: 'integer', minimum: 1, description: 'an app instance of the project' } as const;
 const appId = { type: 'integer', minimum: 1, description: 'an installed app version' } as const;
 
@@ -67,7 +67,7 @@ export const attachmentParams = {
 } as const;
 
 export const limit = { type: 'integer', minimum: 1, maximum: 10_000, description: 'at most this many (default 100)' } as const;
-const time = { type: 'string', description: 'an ISO date or time' } as const;
+export const time = { type: 'string', description: 'an ISO date or time' } as const;
 
 /** Config values as plugin.json config is typed: strings (numbers and booleans are written as strings). */
 export const configValues = {
@@ -131,9 +131,8 @@ export const instanceView = {
   },
 } as const;
 
-const counts = { type: 'object', additionalProperties: { type: 'number' } } as const;
 const results = (item: object) => ({ type: 'object', additionalProperties: true, properties: { results: { type: 'array', items: item } } });
-const anyObject = { type: 'object', additionalProperties: true } as const;
+export const anyObject = { type: 'object', additionalProperties: true } as const;
 const binary = { type: 'string', format: 'binary' } as const;
 
 // ---- routes ----
@@ -167,57 +166,6 @@ export const schemas = {
   rotateToken: { tags: TAGS.projects, summary: 'give a project a new token (the old one is refused at once)', params: projectParams, response: { 200: projectView, ...errors(404) } },
   deleteProject: { tags: TAGS.projects, summary: 'delete a project with its events, app instances, logs and dead letters', params: projectParams, response: { 204: { type: 'null' }, ...errors(404) } },
 
-  appStats: {
-    tags: TAGS.instances,
-    summary: "each instance's event counters summed over every running process (totals since each started), with its queue depth",
-    params: projectParams,
-    response: {
-      200: {
-        type: 'object',
-        properties: {
-          at: time,
-          processes: { type: 'integer', description: 'processes asked' },
-          unreachable: { type: 'array', items: { type: 'string' }, description: 'processes whose /metrics did not answer (their counts are missing)' },
-          results: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                instanceId: { type: 'integer' },
-                stage: { ...counts, description: 'processEvent outcomes: processed, dropped, errored' },
-                delivery: { ...counts, description: 'onEvent/exportEvents outcomes: delivered, retried, dead_lettered…' },
-                queue: { type: 'object', properties: { waiting: { type: 'integer' }, active: { type: 'integer' }, delayed: { type: 'integer' }, failed: { type: 'integer' } } },
-              },
-            },
-          },
-        },
-      },
-      ...errors(404),
-    },
-  },
-  instanceMetrics: {
-    tags: TAGS.instances,
-    summary: "an instance's counts per hour (processed, dropped, errored, delivered, retried, dead_lettered) over 24 hours or 7 days, summed over every process",
-    params: instanceParams,
-    querystring: { type: 'object', properties: { range: { type: 'string', enum: ['24h', '7d'], description: 'default 24h' } } },
-    response: { 200: anyObject, ...errors(400, 404) },
-  },
-  instanceErrors: {
-    tags: TAGS.instances,
-    summary: "an instance's errors grouped by message (ids and numbers masked): count, first and last seen, a sample event",
-    params: instanceParams,
-    querystring: { type: 'object', properties: { limit } },
-    response: { 200: anyObject, ...errors(400, 404) },
-  },
-  testInstance: {
-    tags: TAGS.instances,
-    summary: "run the instance's app on one event in a sandbox of its own: its result and diff, logs, jobs, captures and fetches (recorded, not sent unless asked)",
-    description:
-      'Without `event`, the project\'s latest stored event. A stage runs processEvent; a destination then runs onEvent/exportEvents on the result. meta.cache and meta.storage are empty in-memory stand-ins. An unsent fetch answers 200 `{}`.',
-    params: instanceParams,
-    body: { type: 'object', properties: { event: anyObject, send: { type: 'boolean', description: "true: send the app's fetches (through the pipeline's SSRF guard)" } } },
-    response: { 200: anyObject, ...errors(400, 404) },
-  },
   listInstances: { tags: TAGS.instances, summary: 'the project\'s chain of app instances, first to last', params: projectParams, response: { 200: results(instanceView), ...errors(404) } },
   installApp: {
     tags: TAGS.instances,
@@ -347,19 +295,6 @@ export const schemas = {
     response: { 200: { type: 'object', additionalProperties: true, properties: { results: { type: 'array', items: anyObject }, next: { type: ['string', 'null'] } } }, ...errors(400, 404) },
   },
 
-  eventTrail: {
-    tags: TAGS.reads,
-    summary: 'beyond PostHog: what each app of the chain did to an event (diff, drop, error), for sampled events (SLUICE_TRAIL_SAMPLE), kept an hour',
-    params: { type: 'object', properties: { projectId, uuid: { type: 'string', minLength: 1 } }, required: ['projectId', 'uuid'] },
-    response: { 200: anyObject, ...errors(400, 404) },
-  },
-  droppedEvents: {
-    tags: TAGS.reads,
-    summary: "beyond PostHog: the project's last dropped events (at most 200, for a day), newest first, with the app and the reason",
-    params: projectParams,
-    querystring: { type: 'object', properties: { limit } },
-    response: { 200: anyObject, ...errors(400, 404) },
-  },
   warnings: {
     tags: TAGS.reads,
     summary: "the project's ingestion warnings, newest first (e.g. `ingestion_capacity_overflow`: a person's events beyond their token bucket, at most one per person per hour)",

@@ -4,7 +4,7 @@ import type { Store } from '@sluice/store';
 import { invalidField } from './body';
 import { projectOrNotFound } from './lookup';
 import { readLimit } from './params';
-import { schemas } from './schemas';
+import { consoleSchemas } from './console-schemas';
 
 /**
  * Beyond PostHog: an event's trail through the chain (what each app did to it: its diff, a drop,
@@ -16,14 +16,14 @@ export async function trailRoutes(app: FastifyInstance, deps: { store: Store; tr
     if (!deps.trails) throw invalidField('event trails are not kept by this process', 'trails');
     return deps.trails;
   };
-  app.get<{ Params: { projectId: string; uuid: string } }>('/projects/:projectId/events/:uuid/trail', { schema: schemas.eventTrail }, async (request) => {
+  app.get<{ Params: { projectId: string; uuid: string } }>('/projects/:projectId/events/:uuid/trail', { schema: consoleSchemas.eventTrail }, async (request) => {
     const { id } = await projectOrNotFound(deps.store, request.params.projectId);
     const { uuid } = request.params;
     if (!/^[0-9a-f-]{36}$/i.test(uuid)) throw invalidField(`"uuid" must be an event's uuid, got "${uuid}"`, 'uuid');
     const steps = await trails().trail(id, uuid.toLowerCase());
     return { uuid, traced: trails().traced(uuid.toLowerCase()), keptSeconds: TRAIL_SECONDS, steps };
   });
-  app.get<{ Params: { projectId: string }; Querystring: { limit?: string } }>('/projects/:projectId/dropped', { schema: schemas.droppedEvents }, async (request) => {
+  app.get<{ Params: { projectId: string }; Querystring: { limit?: string } }>('/projects/:projectId/dropped', { schema: consoleSchemas.droppedEvents }, async (request) => {
     const { id } = await projectOrNotFound(deps.store, request.params.projectId);
     return { results: await trails().dropped(id, readLimit(request.query.limit, 50, DROPPED_KEPT)) };
   });

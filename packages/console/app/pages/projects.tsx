@@ -6,13 +6,18 @@ import { href } from '../router';
 export function ProjectsPage() {
   const projects = useLoad(() => api<{ results: Project[] }>('GET', '/projects'), []);
   const [error, setError] = useState<unknown>();
+  // While a change is saved the controls wait: a second click would act on the state before it.
+  const [saving, setSaving] = useState(false);
   const act = async (action: () => Promise<unknown>) => {
     setError(undefined);
+    setSaving(true);
     try {
       await action();
       await projects.reload();
     } catch (failure) {
       setError(failure);
+    } finally {
+      setSaving(false);
     }
   };
   return (
@@ -31,7 +36,7 @@ export function ProjectsPage() {
                 <TokenCell project={project} />
               </td>
               <td>
-                <Switch label={`Anonymize IPs of ${project.name}`} checked={project.anonymizeIps} onChange={(anonymizeIps) => act(() => api('PATCH', `/projects/${segment(project.id)}`, { anonymizeIps }))} />
+                <Switch label={`Anonymize IPs of ${project.name}`} checked={project.anonymizeIps} disabled={saving} onChange={(anonymizeIps) => act(() => api('PATCH', `/projects/${segment(project.id)}`, { anonymizeIps }))} />
               </td>
               <td>
                 <button
