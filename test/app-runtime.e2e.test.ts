@@ -106,6 +106,8 @@ describe('the app runtime in the pipeline (sluice start)', () => {
     expect(stored.properties.$plugins_failed).toEqual([`slow-strict (${strict.id})`]);
     // App logs are written in batches, after the event may already be stored.
     await waitFor('the limit in the app logs', async () => (await appLogs(sluice.url, strict.id)).some((line) => line.message.includes('exceeded the 50 ms time limit')), 10_000);
+    const metrics = await (await fetch(`${sluice.url}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`sluice_sandbox_limit_hits_total\\{app="slow-strict",instance="${strict.id}",limit="time"\\} [1-9]`));
     await admin(sluice.url, 'DELETE', `/api/projects/default/apps/${strict.id}`);
   });
 });

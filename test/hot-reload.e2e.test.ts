@@ -83,6 +83,9 @@ describe('hot reload: admin changes reach every service without a restart (sluic
       return lines.some((line) => line.message === disabled) && lines;
     });
     expect(logs.some((line) => line.message.startsWith('event '))).toBe(false);
+    const metrics = await (await fetch(`${sluice.url}/metrics`)).text();
+    // Each VM of the instance (one per lane in use) may fail its setup and count one disable.
+    expect(metrics).toMatch(new RegExp(`sluice_app_disables_total\\{app="Broken Setup",instance="${broken.id}",reason="setup_failed"\\} [1-9]`));
   });
 
   it('keeps secret config write-only: masked in the API and in the app\'s logs; choices checked', async () => {

@@ -87,6 +87,12 @@ describe('the whole path: intake → QuickJS stages → store → runner (sluice
     expect(text).toMatch(/sluice_delivery_calls_total\{app="onEvent Recorder",instance="\d+",function="onEvent",outcome="ok"\} \d+/);
     expect(text).toContain('sluice_queue_waiting{queue="{store}"}');
     expect(text).toContain(`sluice_queue_waiting{queue="{stage-${instances.hello.appId}}"}`);
+    expect(text).toContain('sluice_queue_oldest_waiting_age_seconds{queue="{store}"}');
+    // Every event stored went through the lag histogram; the process metrics carry one sluice_ prefix.
+    const stored = Number(text.match(/sluice_events_stored_total\{project="default"\} (\d+)/)?.[1]);
+    expect(Number(text.match(/sluice_event_store_lag_seconds_count\{project="default"\} (\d+)/)?.[1])).toBeGreaterThanOrEqual(stored);
+    expect(text).toMatch(/^sluice_process_cpu_seconds_total \d/m);
+    expect(text).not.toContain('sluice_process_process_');
   });
 
   it('answers the probes', async () => {

@@ -66,7 +66,10 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
   const metrics = new SluiceMetrics();
   const producer = new QueueProducer(redis, config.redisPrefix);
   metrics.onScrape(async (m) => {
-    for (const [queue, waiting] of await producer.waitingCounts()) m.queueWaiting.set({ queue }, waiting);
+    for (const [queue, { waiting, oldestAgeSeconds }] of await producer.waitingStats()) {
+      m.queueWaiting.set({ queue }, waiting);
+      m.queueOldestWaitingAge.set({ queue }, oldestAgeSeconds);
+    }
   });
   const pipelines = new PipelineCache((projectId) => store.listInstances(projectId));
   const logSink = new LogSink(store, logger);
@@ -86,6 +89,7 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
     limits: { callTimeoutMs: config.appCallTimeoutMs, jobTimeoutMs: config.appJobTimeoutMs, hostWaitTimeoutMs: config.appHostWaitTimeoutMs, memoryBytes: config.appMemoryBytes },
     services: services.forInstance,
     onLog: (instance, entry) => logSink.add(instance, entry),
+    onLimitHit: (instance, limit) => metrics.sandboxLimitHits.inc({ app: instance.name, instance: String(instance.id), limit }),
     enqueueJob: async (instance, request) => {
       const job: AppJob = { projectId: instance.projectId, instanceId: instance.id, name: request.name, payload: request.payload };
       await producer.add(JOBS_QUEUE, job, randomUUID(), { delay: Math.max(0, request.runAt - Date.now()) });
@@ -96,6 +100,7 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
     onSetupFailure: async (instance, message) => {
       logSink.add(instance, { timestamp: new Date().toISOString(), level: 'error', message: `${message}; the instance is disabled` });
       await store.updateInstance(instance.projectId, instance.id, { enabled: false });
+      metrics.appDisables.inc({ app: instance.name, instance: String(instance.id), reason: 'setup_failed' });
       pipelines.invalidate(instance.projectId);
       await bus.publish(instance.projectId);
     },

@@ -130,8 +130,37 @@ export class SluiceMetrics {
     registers: [this.registry],
   });
 
+  readonly queueOldestWaitingAge = new Gauge({
+    name: 'sluice_queue_oldest_waiting_age_seconds',
+    help: 'Age of the oldest job waiting in each queue (0 when none waits): how far a stage lags behind.',
+    labelNames: ['queue'],
+    registers: [this.registry],
+  });
+
+  readonly eventStoreLag = new Histogram({
+    name: 'sluice_event_store_lag_seconds',
+    help: 'Time from the intake accepting an event to the store writing it (all stages included).',
+    labelNames: ['project'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+    registers: [this.registry],
+  });
+
+  readonly sandboxLimitHits = new Counter({
+    name: 'sluice_sandbox_limit_hits_total',
+    help: 'App calls the sandbox stopped at a limit (time, memory, stack); the VM is rebuilt after each.',
+    labelNames: ['app', 'instance', 'limit'],
+    registers: [this.registry],
+  });
+
+  readonly appDisables = new Counter({
+    name: 'sluice_app_disables_total',
+    help: 'Instances Sluice disabled by itself (reason setup_failed: setupPlugin failed for good, PostHog\'s rule).',
+    labelNames: ['app', 'instance', 'reason'],
+    registers: [this.registry],
+  });
+
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'sluice_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
   }
 
   /** Gauges whose values must be read at scrape time (e.g. queue lengths from Redis). */

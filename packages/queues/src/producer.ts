@@ -78,13 +78,21 @@ export class QueueProducer {
     await this.queue(name).add(name, data, { jobId, ...(options.delay ? { delay: options.delay } : {}) });
   }
 
-  /** Waiting jobs per queue this producer has opened, for the queue gauge. */
-  async waitingCounts(): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
+  /**
+   * Per queue this producer has opened: its waiting jobs and the age of the oldest (0 when none
+   * waits), for the queue gauges. The oldest job's id comes from the wait list's tail and only its
+   * timestamp field is read: a job holds a whole batch of events.
+   */
+  async waitingStats(now = Date.now()): Promise<Map<string, { waiting: number; oldestAgeSeconds: number }>> {
+    const stats = new Map<string, { waiting: number; oldestAgeSeconds: number }>();
     await Promise.all(
-      [...this.queues].map(async ([name, queue]) => counts.set(name, await queue.getWaitingCount())),
+      [...this.queues].map(async ([name, queue]) => {
+        const [waiting, [oldestId]] = await Promise.all([queue.getWaitingCount(), queue.getRanges(['wait'], 0, 0, true)]);
+        const addedAt = oldestId ? Number(await this.connection.hget(queue.toKey(oldestId), 'timestamp')) : NaN;
+        stats.set(name, { waiting, oldestAgeSeconds: Number.isFinite(addedAt) ? Math.max(0, (now - addedAt) / 1000) : 0 });
+      }),
     );
-    return counts;
+    return stats;
   }
 
   async close(): Promise<void> {

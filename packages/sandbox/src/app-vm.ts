@@ -1,5 +1,5 @@
 import type { AppCapability, AppLogEntry, PluginEvent, ScheduledFunction } from '@sluice/core';
-import { SandboxLimitError, overranTimeLimit, resolveLimits, type SandboxLimits } from './limits';
+import { SandboxLimitError, overranTimeLimit, resolveLimits, type LimitKind, type SandboxLimits } from './limits';
 import type { AppAttachmentFile, JobRequest, MetaContext } from './meta';
 import { getQuickJS } from './quickjs';
 import { AppError, Realm, type EntryPoint } from './realm';
@@ -24,6 +24,8 @@ export interface AppVmOptions {
   config: Record<string, string>;
   limits?: Partial<SandboxLimits>;
   onLog: (entry: AppLogEntry) => void;
+  /** Told of each call a sandbox limit stopped (for the limit-hit metric). */
+  onLimitHit?: (limit: LimitKind) => void;
   /**
    * The instance's `secret: true` config values: masked in the errors its calls answer (which go
    * on to dead letters, logs and the admin API), whatever a bridge or the app put in them.
@@ -136,6 +138,7 @@ class QuickJsAppVm implements AppVm {
     } catch (error) {
       if (error instanceof SandboxLimitError) {
         this.log('error', error.message);
+        this.options.onLimitHit?.(error.kind);
         realm.dispose();
         if (this.realm === realm) this.realm = undefined;
         this.setupDone = false;

@@ -2,7 +2,7 @@ import type { AppInstance, AppLogEntry, AppRecord, Logger } from '@sluice/core';
 import { createAppVm, type AppVm, type HostServices } from './app-vm';
 import { maskSecrets, secretValues } from './plugin-json';
 import { isRetryError } from './realm';
-import type { SandboxLimits } from './limits';
+import type { LimitKind, SandboxLimits } from './limits';
 import type { AppAttachmentFile, JobRequest } from './meta';
 
 export interface LoadedInstance {
@@ -16,6 +16,7 @@ export interface AppVmPoolOptions {
   load: (instanceId: number) => Promise<LoadedInstance | null>;
   limits?: Partial<SandboxLimits>;
   onLog: (instance: AppInstance, entry: AppLogEntry) => void;
+  onLimitHit?: (instance: AppInstance, limit: LimitKind) => void;
   /** Puts an app's `meta.jobs` request on the jobs queue. */
   enqueueJob?: (instance: AppInstance, request: JobRequest) => Promise<void>;
   /** The host services an instance's meta.cache, meta.storage, posthog.capture, fetch and geoip use. */
@@ -145,6 +146,7 @@ export class AppVmPool {
       ...(this.options.services ? { services: this.options.services(instance) } : {}),
       // secret: true config values never reach the logs, whatever the app prints.
       onLog: (log) => this.options.onLog(instance, secrets.length ? { ...log, message: maskSecrets(log.message, secrets) } : log),
+      onLimitHit: (limit) => this.options.onLimitHit?.(instance, limit),
       ...(enqueueJob ? { enqueueJob: (request: JobRequest) => enqueueJob(instance, request) } : {}),
     });
     await this.setUp(vm, instance, app, entry);

@@ -21,10 +21,26 @@ export function storeProcessor({ store, producer, pipelines, metrics }: RunnerCo
     const inserted = await store.insertEvents(projectId, events);
     metrics.eventsStored.inc({ project: projectId }, inserted);
     metrics.duplicatesSkipped.inc({ project: projectId }, events.length - inserted);
+    observeStoreLag(metrics, projectId, normalized);
     for (const destination of destinations) {
       // Same lane onwards: each destination sees a person's events in the order they were stored.
       const deliver: DeliverJob = { batchId, projectId, instanceId: destination.id, events, shard };
       await producer.add(deliverQueue(destination.appId, shard), deliver, deliverJobId(batchId, destination.id));
     }
   };
+}
+
+/** Each event's time from intake to store; events of one request share `now`, parsed once. */
+function observeStoreLag(metrics: RunnerContext['metrics'], projectId: string, events: readonly { now: string }[]): void {
+  const storedAt = Date.now();
+  const lag = metrics.eventStoreLag.labels({ project: projectId });
+  let lastNow = '';
+  let lastSeconds = 0;
+  for (const event of events) {
+    if (event.now !== lastNow) {
+      lastNow = event.now;
+      lastSeconds = Math.max(0, (storedAt - Date.parse(event.now)) / 1000);
+    }
+    lag.observe(lastSeconds);
+  }
 }
