@@ -17,6 +17,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# promtool checks deploy/prometheus (test/deploy-files.test.ts); Debian ships it in prometheus.
+# Without recommends (node-exporter and friends are not wanted), and a prometheus the package
+# started is stopped again: only promtool is used, and a server would hold port 9090.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "installing prometheus for promtool (apt-get)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  as_root service prometheus stop >/dev/null 2>&1 || true
+fi
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   echo "starting redis-server on 127.0.0.1:6379"
