@@ -1,14 +1,13 @@
 import { CAPTURED_BY, normalizeEvent, personLane, type AppInstance, type Logger, type PipelineCache, type SluiceConfig } from '@sluice/core';
-import { RedisAppCache, enqueueIngested, type QueueProducer } from '@sluice/queues';
+import { RedisAppCache, enqueueIngested, type QueueProducer, type RedisClient } from '@sluice/queues';
 import { GeoIpDatabase, GuardedFetch, type CapturedEvent, type HostServices } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
-import type { Redis } from 'ioredis';
 
 export interface HostServicesOptions {
   config: SluiceConfig;
   store: Store;
   /** A connection with auto-pipelining: the cache calls of a batch's events share round trips. */
-  cacheRedis: Redis;
+  cacheRedis: RedisClient;
   producer: QueueProducer;
   pipelines: PipelineCache;
   logger: Logger;

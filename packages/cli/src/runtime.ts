@@ -13,10 +13,10 @@ import {
   ensureRedis,
   type AppJob,
   type ManagedRedis,
+  type RedisClient,
 } from '@sluice/queues';
 import { AppVmPool, attachmentFile, type GuardedFetch } from '@sluice/sandbox';
 import { LogSink, openStore, type Store } from '@sluice/store';
-import { Redis } from 'ioredis';
 import { AppActivityRecorder } from './app-activity';
 import { createHostServices } from './host-services';
 
@@ -25,7 +25,7 @@ export interface Runtime {
   config: SluiceConfig;
   logger: Logger;
   store: Store;
-  redis: Redis;
+  redis: RedisClient;
   producer: QueueProducer;
   bus: PipelineBus;
   pipelines: PipelineCache;
@@ -74,7 +74,8 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
   const pipelines = new PipelineCache((projectId) => store.listInstances(projectId));
   const logSink = new LogSink(store, logger);
   // Its own connection, auto-pipelined: the cache calls of a batch's events go out together.
-  const cacheRedis = new Redis(config.redisUrl, { enableAutoPipelining: true });
+  // ioredis' default of 20 retries (not BullMQ's null): an app's cache call fails rather than waits forever.
+  const cacheRedis = createRedis(config.redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 20 });
   cacheRedis.on('error', (error) => logger.warn({ err: error }, 'redis (app cache) connection error'));
   const services = await createHostServices({ config, store, cacheRedis, producer, pipelines, logger });
   const pool = new AppVmPool({

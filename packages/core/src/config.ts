@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { LOG_FORMATS, type LogFormat } from './logger';
 import type { ProcessEventErrors } from './outcomes';
+import { RedisUrlError, parseRedisUrl } from './redis-url';
 
 /**
  * Every setting comes from an environment variable with a default, validated once at start so a
@@ -61,6 +62,8 @@ export interface SluiceConfig {
   /** Group commit: how long intake gathers concurrent requests of a project into one job. */
   batchWindowMs: number;
   batchMaxEvents: number;
+  /** How long a capture request waits for its Redis write before a 503 (Redis down or failing over). */
+  intakeWriteTimeoutMs: number;
   /** Jobs one worker process runs at once per queue. */
   workerConcurrency: number;
   /** Stage queues a worker serves: '*' or a comma-separated list of app ids. */
@@ -185,6 +188,19 @@ function readUrl(env: Env, name: string, fallback: string | undefined, protocols
   return raw;
 }
 
+/** REDIS_URL: one Redis (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://host:port,host:port`). */
+function readRedisUrl(env: Env): string {
+  const raw = env.REDIS_URL;
+  if (raw === undefined || raw === '') return 'redis://127.0.0.1:6379';
+  try {
+    parseRedisUrl(raw);
+  } catch (error) {
+    if (error instanceof RedisUrlError) throw new ConfigError(`REDIS_URL ${error.message}`);
+    throw error;
+  }
+  return raw;
+}
+
 function readPrefix(env: Env): string {
   const raw = env.SLUICE_REDIS_PREFIX ?? 'sluice';
   // The prefix becomes part of every key and BullMQ queue prefix; keep it to safe characters.
@@ -207,7 +223,7 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     adminToken: env.SLUICE_ADMIN_TOKEN || undefined,
     projectToken: env.SLUICE_PROJECT_TOKEN || undefined,
     dataDir: env.SLUICE_DATA_DIR || './.sluice',
-    redisUrl: readUrl(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!,
+    redisUrl: readRedisUrl(env),
     redisPrefix: readPrefix(env),
     databaseUrl: readUrl(env, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:']),
     logLevel,
@@ -231,6 +247,7 @@ export function loadConfig(env: Env = process.env): SluiceConfig {
     intakeCheckThreads: readInt(env, 'SLUICE_INTAKE_CHECK_THREADS', Math.min(4, Math.max(1, availableParallelism() - 1)), 0, 64),
     batchWindowMs: readInt(env, 'SLUICE_BATCH_WINDOW_MS', 0, 0, 10_000),
     batchMaxEvents: readInt(env, 'SLUICE_BATCH_MAX_EVENTS', 500, 1, 100_000),
+    intakeWriteTimeoutMs: readInt(env, 'SLUICE_INTAKE_WRITE_TIMEOUT_MS', 5_000, 100, 600_000),
     workerConcurrency: readInt(env, 'SLUICE_WORKER_CONCURRENCY', 4, 1, 1000),
     stages: env.SLUICE_STAGES || '*',
     jobLockMs: readInt(env, 'SLUICE_JOB_LOCK_MS', 30_000, 1000, 3_600_000),

@@ -3,6 +3,7 @@ export * from './app';
 export * from './project';
 export * from './route';
 export * from './config';
+export * from './redis-url';
 export * from './logger';
 export * from './normalize';
 export * from './ingested';

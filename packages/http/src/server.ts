@@ -34,6 +34,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true },
     // X-Forwarded-For is believed only from the configured proxies; otherwise the socket's address.
     trustProxy: trustProxyOption(options.trustedProxies),
+    // A request that reaches a handler while the server drains is served (the queues stay open
+    // until the server has closed): fastify's own 503 for it carries no Retry-After, and a client
+    // told nothing would either give up or retry at once.
+    return503OnClosing: false,
   });
   app.setErrorHandler(errorHandler(options.logger));
   emptyJsonBodyIsNoBody(app);
@@ -48,7 +52,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
  * the rest. Node holds a connection busy from a request's first byte until its answer is sent, so
  * no request being read or handled is cut, and nothing has to be counted per request for it (hooks
  * on every request cost ~8% of a one-event /capture request). A keep-alive client that sends again
- * meanwhile gets fastify's 503 with `Connection: close`, which it retries.
+ * meanwhile is served on that connection (return503OnClosing is off), which closes once it has answered.
  */
 async function closeConnectionsAsAnswered(server: Server, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,5 @@
 import type { AppCache } from '@sluice/core';
-import type { Redis } from 'ioredis';
+import { deleteMatching, type RedisClient } from './connection';
 
 /** Where one instance's cache keys live: `<prefix>:cache:<instanceId>:<key>`. */
 export function appCacheKeyPrefix(redisPrefix: string, instanceId: number): string {
@@ -15,7 +15,7 @@ export class RedisAppCache implements AppCache {
   private readonly prefix: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     redisPrefix: string,
     instanceId: number,
   ) {
@@ -56,12 +56,11 @@ export class RedisAppCache implements AppCache {
   }
 }
 
-/** Deletes every key of an instance's cache (the instance was removed); SCAN, never KEYS. */
-export async function clearAppCache(redis: Redis, redisPrefix: string, instanceId: number): Promise<number> {
-  const pattern = `${appCacheKeyPrefix(redisPrefix, instanceId).replace(/[*?[\]\\]/g, '\\$&')}*`;
-  let deleted = 0;
-  for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>) {
-    if (keys.length) deleted += await redis.unlink(...keys);
-  }
-  return deleted;
+/**
+ * Deletes every key of an instance's cache (the instance was removed); SCAN, never KEYS, on every
+ * master of a cluster. The keys carry no hash tag (an instance's cache spreads over the cluster),
+ * so they are unlinked one by one there.
+ */
+export async function clearAppCache(redis: RedisClient, redisPrefix: string, instanceId: number): Promise<number> {
+  return deleteMatching(redis, `${appCacheKeyPrefix(redisPrefix, instanceId).replace(/[*?[\]\\]/g, '\\$&')}*`);
 }

@@ -1,5 +1,5 @@
 import type { DroppedEvent, TrailStep } from '@sluice/core';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 
 export type { DroppedEvent, TrailStep };
 
@@ -17,7 +17,7 @@ const DROPPED_SECONDS = 24 * 60 * 60;
  */
 export class EventTrails {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     /** SLUICE_TRAIL_SAMPLE: the share of events traced, 0–1. */
     private readonly sample: number,

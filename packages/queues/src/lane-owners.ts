@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 
 /** A member that has not beaten for this long is gone: its lanes pass to the others. */
 export const LANE_MEMBER_TTL_MS = 5_000;
@@ -22,7 +22,7 @@ export class LaneOwners {
   readonly memberId = `${hostname()}:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlMs = LANE_MEMBER_TTL_MS,
   ) {}
@@ -35,27 +35,25 @@ export class LaneOwners {
   /** Beats for each app and answers, per app, the ordered-lane shards (0…shards-1) this process owns. */
   async beat(appIds: readonly number[], shards: number): Promise<Map<number, number[]>> {
     const now = Date.now();
-    const pipeline = this.redis.pipeline();
-    for (const appId of appIds) {
-      const key = this.keyOf(appId);
-      pipeline.zadd(key, now, this.memberId).zremrangebyscore(key, '-inf', now - this.ttlMs).pexpire(key, this.ttlMs * 4).zrange(key, 0, -1);
-    }
-    const replies = (await pipeline.exec()) ?? [];
+    // One pipeline per app, sent together: each keeps to its app's slot (a cluster refuses a
+    // pipeline whose keys lie on different nodes).
+    const members = await Promise.all(
+      appIds.map(async (appId) => {
+        const key = this.keyOf(appId);
+        const replies = (await this.redis.pipeline().zadd(key, now, this.memberId).zremrangebyscore(key, '-inf', now - this.ttlMs).pexpire(key, this.ttlMs * 4).zrange(key, 0, -1).exec()) ?? [];
+        const [error, list] = replies[3] ?? [];
+        if (error) throw error;
+        return list as string[];
+      }),
+    );
     const owned = new Map<number, number[]>();
-    appIds.forEach((appId, index) => {
-      const [error, members] = replies[index * 4 + 3] ?? [];
-      if (error) throw error;
-      owned.set(appId, ownedShards((members as string[]).slice().sort(), this.memberId, shards));
-    });
+    appIds.forEach((appId, index) => owned.set(appId, ownedShards(members[index]!.slice().sort(), this.memberId, shards)));
     return owned;
   }
 
   /** Leaves every app's set, so the others take the lanes over at their next beat instead of after the TTL. */
   async leave(appIds: readonly number[]): Promise<void> {
-    if (appIds.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const appId of appIds) pipeline.zrem(this.keyOf(appId), this.memberId);
-    await pipeline.exec();
+    await Promise.all(appIds.map((appId) => this.redis.zrem(this.keyOf(appId), this.memberId)));
   }
 }
 

@@ -1,14 +1,14 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 
 /**
  * Tells every process that a project's pipeline changed (app installed, removed, reconfigured),
  * over Redis pub/sub, so each reloads that project's instances without a restart.
  */
 export class PipelineBus {
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.channel = `${prefix}:pipeline-changed`;

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 
 /** What a running Sluice process says of itself, for service discovery and `sluice status`. */
 export interface ProcessRecord {
@@ -30,7 +30,7 @@ export class ProcessRegistry {
   private readonly indexKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
     this.indexKey = `${prefix}:{processes}`;

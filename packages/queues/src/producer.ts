@@ -1,5 +1,5 @@
 import { Job, Queue, type JobJson, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 
 /**
  * A job's data already serialized: the UTF-8 bytes of its JSON, exactly what BullMQ's
@@ -57,7 +57,7 @@ export class QueueProducer {
   private readonly queues = new Map<string, Queue>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     readonly prefix: string,
   ) {}
 

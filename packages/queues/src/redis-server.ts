@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import type { Logger } from '@sluice/core';
+import { Cluster, Redis } from 'ioredis';
+import { parseRedisUrl, redactRedisUrl, type Logger } from '@sluice/core';
 
 export class RedisUnavailableError extends Error {
   override name = 'RedisUnavailableError';
@@ -28,6 +28,43 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether a Redis Cluster answers at the URL's seed nodes and says cluster_state:ok, within
+ * `timeoutMs`: undefined if so, else what went wrong.
+ */
+async function clusterProblem(url: string, timeoutMs = 5000): Promise<string | undefined> {
+  const target = parseRedisUrl(url);
+  if (target.kind !== 'cluster') throw new Error('not a cluster URL');
+  const probe = new Cluster(target.nodes, {
+    lazyConnect: true,
+    enableReadyCheck: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: () => null,
+    redisOptions: {
+      connectTimeout: 1000,
+      maxRetriesPerRequest: 0,
+      ...(target.username !== undefined && { username: target.username }),
+      ...(target.password !== undefined && { password: target.password }),
+      ...(target.tls && { tls: {} }),
+    },
+  });
+  let lastError: unknown;
+  probe.on('error', (error) => (lastError = error));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe.connect().then(() => probe.ping()),
+      new Promise((_, fail) => (timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+    return undefined;
+  } catch (error) {
+    return ((lastError ?? error) as Error).message;
+  } finally {
+    clearTimeout(timer);
+    probe.disconnect();
+  }
+}
+
 function findOnPath(command: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, command);
@@ -42,8 +79,15 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
  * Makes sure Redis answers at `url`. When nothing does and the URL is local, starts
  * `redis-server` as a child with AOF on (acknowledged events survive a Redis restart) and
  * `noeviction` (BullMQ's requirement), its files under `dataDir/redis`; stopped with `stop()`.
+ * A cluster URL (`redis+cluster://…`) is only checked: cluster_state:ok at its nodes, or an error.
  */
 export async function ensureRedis(url: string, dataDir: string, logger: Logger): Promise<ManagedRedis> {
+  if (parseRedisUrl(url).kind === 'cluster') {
+    // A cluster is never started here: it is the operator's (scripts/redis-cluster.sh for tests).
+    const problem = await clusterProblem(url);
+    if (problem) throw new RedisUnavailableError(`the Redis Cluster at ${redactRedisUrl(url)} is not ready (${problem}): start it, or set REDIS_URL to one that answers`);
+    return { child: undefined, stop: async () => {} };
+  }
   if (await answers(url)) return { child: undefined, stop: async () => {} };
   const parsed = new URL(url);
   if (!LOCAL_HOSTS.has(parsed.hostname)) {

@@ -1,10 +1,10 @@
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 import type { Logger, SluiceConfig } from '@sluice/core';
 import { QUEUE_STREAMS, type QueueProducer } from './producer';
 
 export interface WorkerSetOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   concurrency: number;
   /** A job whose worker died is taken over after about this long. */
@@ -21,7 +21,7 @@ export interface WorkerSetOptions {
  */
 export class WorkerSet {
   private readonly workers = new Map<string, Worker>();
-  private readonly connections = new Map<string, Redis>();
+  private readonly connections = new Map<string, RedisClient>();
   private closing = false;
   private readonly closed: Promise<void>;
   private markClosed!: () => void;
@@ -134,7 +134,7 @@ const IN_PLACE_ATTEMPTS = 10;
 const MAX_IN_PLACE_PAUSE_MS = 30_000;
 
 /** A WorkerSet with the process's configured concurrency, lock and stall settings. */
-export function workerSetFor(config: SluiceConfig, connection: Redis, logger: Logger, producer: QueueProducer): WorkerSet {
+export function workerSetFor(config: SluiceConfig, connection: RedisClient, logger: Logger, producer: QueueProducer): WorkerSet {
   return new WorkerSet({
     // Opening the queue in the producer puts it in the waiting-jobs gauge.
     onServe: (queueName) => void producer.queue(queueName),

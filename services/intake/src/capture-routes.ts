@@ -40,6 +40,8 @@ export interface CaptureDeps {
   maxEventsPerRequest: number;
   /** SLUICE_ORDER_SHARDS: the ordered lanes a request is split over. */
   orderShards: number;
+  /** Whether the Redis connection is up: while it is not, capture answers 503 at once. */
+  redisUp: () => boolean;
   /** The intake's error handler (errors.ts): every refusal's JSON body. */
   handleError: (error: Error, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 }
@@ -118,6 +120,7 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
     const route = deps.pipelines.peekRoute(project.id) ?? (await deps.pipelines.route(project.id));
     // One lane stands for all: personShard spreads persons evenly over them.
     const queue = entryQueue(route, checked.parts[0]!.shard);
+    if (!deps.redisUp()) throw redisUnavailable('Redis is unreachable');
     if (deps.backpressure.isOverNow(queue) ?? (await deps.backpressure.isOver(queue))) {
       deps.metrics.intakeRefused.inc({ project: project.id, reason: 'backpressure' }, events);
       throw new CaptureError('overloaded', 'the pipeline is behind; retry shortly', 503, 1);
@@ -155,4 +158,9 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
     count(request, 200, route);
     return ACCEPTED;
   }
+}
+
+/** Redis is down or failing over: the client retries after Retry-After, nothing of it was accepted. */
+export function redisUnavailable(reason: string): CaptureError {
+  return new CaptureError('unavailable', `${reason}; retry shortly`, 503, 2);
 }

@@ -2,14 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger, PipelineCache, SluiceConfig } from '@sluice/core';
 import { errorHandler } from '@sluice/http';
 import type { SluiceMetrics } from '@sluice/metrics';
-import { entryQueue, hopJobId, serializedPipelineJob, type QueueProducer } from '@sluice/queues';
-import type { Redis } from 'ioredis';
+import { entryQueue, hopJobId, serializedPipelineJob, type QueueProducer, type RedisClient } from '@sluice/queues';
 import type { Store } from '@sluice/store';
 import { newId, type IngestedRequestText } from '@sluice/core';
 import { Backpressure } from './backpressure';
 import { RateLimiter } from './rate-limit';
 import { CaptureChecker } from './capture-checker';
-import { captureRoutes, type CaptureDeps } from './capture-routes';
+import { captureRoutes, redisUnavailable, type CaptureDeps } from './capture-routes';
 import { fromLaneKey } from './capture-parts';
 import { GroupCommitter } from './group-commit';
 import { HotPersons } from './hot-persons';
@@ -20,7 +19,7 @@ export interface CaptureOptions {
   store: Store;
   producer: QueueProducer;
   /** For the per-project rate limit (a token bucket shared by every intake). */
-  redis: Redis;
+  redis: RedisClient;
   pipelines: PipelineCache;
   metrics: SluiceMetrics;
   logger: Logger;
@@ -57,8 +56,10 @@ export function createCapture(options: CaptureOptions): Capture {
       const route = await pipelines.route(projectId);
       const batchId = newId();
       const job = serializedPipelineJob({ batchId, projectId, route, hop: 0, shard }, requests, spareJobBuffers.pop());
-      await producer.add(entryQueue(route, shard), job, hopJobId(batchId, 0));
-      // Reused only once Redis has the job: until then ioredis may read it again (a resend).
+      const written = producer.add(entryQueue(route, shard), job, hopJobId(batchId, 0));
+      await withinWriteTimeout(written, config.intakeWriteTimeoutMs);
+      // Reused only once Redis has the job: until then ioredis may read it again (a resend). A
+      // write that timed out may still be resent, so its buffer is never reused.
       if (spareJobBuffers.length < MAX_SPARE_JOB_BUFFERS) spareJobBuffers.push(job.backing);
     },
   });
@@ -79,6 +80,8 @@ export function createCapture(options: CaptureOptions): Capture {
     maxEventsPerRequest: config.maxEventsPerRequest,
     orderShards: config.orderShards,
     handleError: errorHandler(logger),
+    // ioredis queues commands while it reconnects: without this a request would hang until Redis returned.
+    redisUp: () => options.redis.status === 'ready',
   };
   return {
     routes: (app) => captureRoutes(app, deps),
@@ -87,4 +90,22 @@ export function createCapture(options: CaptureOptions): Capture {
     },
     clearCaches: () => tokens.clear(),
   };
+}
+
+/**
+ * A batch's Redis write, or a 503 once it has taken `timeoutMs` (Redis down, a failover). The
+ * write itself goes on: ioredis resends it once connected, and if Redis then takes it the events
+ * are stored although the client was told to retry; its retry is stored once (uuid duplicates are
+ * skipped) when the events carry uuids, as PostHog's clients' events do.
+ */
+async function withinWriteTimeout(write: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(redisUnavailable(`the Redis write took over ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([write, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@sluice/queues';
 
 /**
  * A token bucket per project, kept in Redis so every intake process shares it. Refilled at
@@ -24,7 +24,7 @@ export class RateLimiter {
   private readonly burst: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     /** Events per second; 0 disables the limit. */
     private readonly rate: number,

@@ -1,15 +1,14 @@
 import type { AppErrorSink, AppInstance, AppLogEntry, Logger, PipelineCache, SluiceConfig } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
-import type { QueueProducer } from '@sluice/queues';
+import type { QueueProducer, RedisClient } from '@sluice/queues';
 import type { AppVmPool } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
-import type { Redis } from 'ioredis';
 
 /** What the runner's parts share. */
 export interface RunnerContext {
   config: SluiceConfig;
   store: Store;
-  connection: Redis;
+  connection: RedisClient;
   producer: QueueProducer;
   pipelines: PipelineCache;
   pool: AppVmPool;

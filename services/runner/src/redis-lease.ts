@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@sluice/queues';
 
 /** Deletes the key only if this holder still has it (it may have expired and been taken). */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
@@ -14,7 +14,7 @@ export class RedisLease {
   private readonly token = randomUUID();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     readonly key: string,
     private readonly ttlMs: number,
   ) {}

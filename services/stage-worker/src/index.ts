@@ -12,16 +12,15 @@ import {
   type StageOutcome,
 } from '@sluice/core';
 import type { SluiceMetrics } from '@sluice/metrics';
-import { LaneOwners, workerSetFor, type EventTrails, hopJobId, pipelineEvents, stageQueue, storeQueue, type PipelineJob, type PipelineJobHead, type QueueProducer } from '@sluice/queues';
+import { LaneOwners, workerSetFor, type EventTrails, hopJobId, pipelineEvents, stageQueue, storeQueue, type PipelineJob, type PipelineJobHead, type QueueProducer, type RedisClient } from '@sluice/queues';
 import { AppSetupError, type AppVm, type AppVmPool } from '@sluice/sandbox';
 import type { Store } from '@sluice/store';
-import type { Redis } from 'ioredis';
 import { stageTrail } from './trail';
 
 export interface StageWorkerOptions {
   config: SluiceConfig;
   store: Store;
-  connection: Redis;
+  connection: RedisClient;
   producer: QueueProducer;
   pool: AppVmPool;
   metrics: SluiceMetrics;
