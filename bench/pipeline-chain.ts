@@ -25,11 +25,14 @@ export const CHAIN: readonly ChainApp[] = [
   { dir: 'bench/apps/null-exporter', config: {} },
 ];
 
-/** The stage-scaling chain: one CPU-bound stage, then the latency destination (nothing dropped). */
-export const SCALING_CHAIN: readonly ChainApp[] = [
-  { dir: 'bench/apps/cpu-heavy', config: {} },
-  { dir: 'bench/apps/latency-destination', config: {} },
-];
+/** A stage-scaling chain: one stage, then the latency destination (nothing dropped). */
+const scalingChain = (stage: ChainApp): readonly ChainApp[] => [stage, { dir: 'bench/apps/latency-destination', config: {} }];
+
+/** The stage-scaling chain: one CPU-bound stage (cpu-heavy, ~5 ms an event), then the latency destination. */
+export const SCALING_CHAIN = scalingChain({ dir: 'bench/apps/cpu-heavy', config: {} });
+
+/** The light stage-scaling chain: one cheap transform (taxonomy's string work), then the latency destination. */
+export const LIGHT_SCALING_CHAIN = scalingChain({ dir: 'bench/apps/taxonomy', config: {} });
 
 /** The properties the load generator stamps on every event and the latency destination reads. */
 export const SENT_AT = 'bench_sent_at';

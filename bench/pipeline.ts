@@ -20,7 +20,7 @@ import { REDIS_URL, REPO_ROOT, deleteRedisPrefix, startSluice, testPrefix, waitF
 import { startBenchServer, type BenchServer } from './bench-child';
 import { int, leastSquaresSlope, mb } from './format';
 import { histogramOf, mergedBuckets, quantile, redisHistogram, timeline, type LatencyHistogram } from './latency-histogram';
-import { CHAIN, SCALING_CHAIN, installChain, type ChainApp } from './pipeline-chain';
+import { CHAIN, LIGHT_SCALING_CHAIN, SCALING_CHAIN, installChain, type ChainApp } from './pipeline-chain';
 import { LOAD_BATCH, LOAD_SENDERS, runLoad, type LoadResult } from './pipeline-load-run';
 import { metricSum, processCpuSeconds, processMemoryBytes, redisCpuSeconds, redisInfo, sampleRedisMemory } from './readings';
 import { svgChart, type Panel } from './svg-chart';
@@ -30,8 +30,17 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const NAIVE_EVENTS = Number(process.env.BENCH_NAIVE_EVENTS ?? Math.min(EVENTS, 10_000));
 /** The modes to run beside the ceiling (BENCH_PIPELINE_MODES=start,separate,naive: all by default), for quicker comparisons. */
 const MODES = new Set((process.env.BENCH_PIPELINE_MODES ?? 'start,separate,naive,scaling').split(','));
-/** Events of each stage-scaling run (a CPU-bound stage: ~5 ms an event). */
+/** Events of each stage-scaling run of cpu-heavy (a CPU-bound stage: ~5 ms an event). */
 const SCALING_EVENTS = Number(process.env.BENCH_SCALING_EVENTS ?? Math.min(EVENTS, 4_000));
+/** Events of each stage-scaling run of taxonomy: a cheap stage needs more of them for a run long enough to measure. */
+const SCALING_LIGHT_EVENTS = Number(process.env.BENCH_SCALING_LIGHT_EVENTS ?? 4 * SCALING_EVENTS);
+/** Stage-worker processes of each point of the scale-out curve. */
+const SCALING_WORKERS = [1, 2, 4] as const;
+/** The scale-out curve's apps, each the one stage of its chain (then the latency destination). */
+const SCALING_APPS = [
+  { app: 'cpu-heavy', about: 'CPU-bound, ~5 ms an event in QuickJS', chain: SCALING_CHAIN, events: SCALING_EVENTS },
+  { app: 'taxonomy', about: 'a cheap transform: string work on each property', chain: LIGHT_SCALING_CHAIN, events: SCALING_LIGHT_EVENTS },
+] as const;
 const SOAK_SAMPLE_SECONDS = 30;
 const DELIVERY_TIMEOUT_MS = 15 * 60_000;
 const RESULTS_DIR = join(REPO_ROOT, 'bench/results');
@@ -275,24 +284,32 @@ function chart(results: PhaseResult[], soakSamples?: SoakSample[]): string {
 }
 
 /**
- * Stage workers scale: separate processes with one, then two stage-worker processes on a CPU-bound
- * stage (bench/apps/cpu-heavy), flat out. Two cores bound it: the intake, the runner, Redis and the
- * load generator take their share of them.
+ * Stage workers scale out: separate processes with 1, 2 and 4 stage-worker processes, flat out, for a
+ * CPU-bound stage (bench/apps/cpu-heavy) and a cheap one (bench/apps/taxonomy). Speed-ups are against
+ * one worker of the same app in the same run. The machine's cores bound it: the intake, the runner,
+ * Redis and the load generator take their share of them.
  */
 async function stageScaling(redis: Redis): Promise<PhaseResult[]> {
-  const runs: PhaseResult[] = [];
-  for (const workers of [1, 2]) {
-    const mode = `${workers} worker${workers > 1 ? 's' : ''}, cpu-heavy`;
-    runs.push(await withTarget(() => clusterTarget(redis, SCALING_CHAIN, workers), (target) => measure(target, mode, 'max', SCALING_EVENTS, 0, false)));
+  const runs: Array<{ app: string; workers: number; run: PhaseResult }> = [];
+  for (const { app, chain, events } of SCALING_APPS) {
+    for (const workers of SCALING_WORKERS) {
+      const mode = `${workers} worker${workers > 1 ? 's' : ''}, ${app}`;
+      runs.push({ app, workers, run: await withTarget(() => clusterTarget(redis, chain, workers), (target) => measure(target, mode, 'max', events, 0, false)) });
+    }
   }
-  const [one, two] = runs as [PhaseResult, PhaseResult];
-  out(`\nstage scaling: ${int(SCALING_EVENTS)} events through one CPU-bound stage (cpu-heavy, ~5 ms an event in QuickJS) → latency destination, separate processes`);
-  for (const run of runs) {
+  const runOf = (app: string, workers: number) => runs.find((each) => each.app === app && each.workers === workers)!.run;
+  const speedUp = (app: string, workers: number) => runOf(app, workers).eventsPerSecond / runOf(app, 1).eventsPerSecond;
+  out('\nstage scaling: one stage → latency destination, separate processes (intake, runner, 1, 2 and 4 stage workers), flat out');
+  for (const { app, about, events } of SCALING_APPS) out(`  ${app}: ${about}; ${int(events)} events a run`);
+  out(`  ${'app'.padEnd(11)}${'workers'.padStart(7)}${'events/s'.padStart(10)}${'p99 ms'.padStart(8)}${'÷ 1 worker'.padStart(12)}  CPU µs/event per process (redis from INFO; load: the load generator)`);
+  for (const { app, workers, run } of runs) {
     const cpu = Object.entries(run.cpuMicrosPerEvent).map(([name, micros]) => `${name} ${int(micros)}`).join(', ');
-    out(`  ${run.mode.padEnd(22)}${int(run.eventsPerSecond).padStart(8)} events/s  p99 ${run.p99} ms  CPU µs/event: ${cpu}`);
+    out(`  ${app.padEnd(11)}${String(workers).padStart(7)}${int(run.eventsPerSecond).padStart(10)}${String(run.p99).padStart(8)}${`${speedUp(app, workers).toFixed(2)}×`.padStart(12)}  ${cpu}`);
   }
-  out(`  2 workers ÷ 1: ${(two.eventsPerSecond / one.eventsPerSecond).toFixed(2)}× (target ≥ 1.6×; ${availableParallelism()} cores for every process of the run)`);
-  return runs;
+  out(`  2 workers ÷ 1, cpu-heavy: ${speedUp('cpu-heavy', 2).toFixed(2)}× (target ≥ 1.6×)`);
+  const cores = availableParallelism();
+  out(`  this machine has ${cores} core${cores > 1 ? 's' : ''} (availableParallelism()): beyond ${cores} processes, more cannot add throughput (the intake, runner, Redis and the load generator share the same cores as the stage workers)`);
+  return runs.map((each) => each.run);
 }
 
 /** `--soak SECONDS` among the arguments, or undefined. */

@@ -11,9 +11,17 @@ pnpm_pinned typecheck
 results=.vitest-results.json
 rm -f "$results"
 status=0
+summary() { # one plain line any CI reads: "<what>: N passed, N failed, N skipped"
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${process.argv[2]}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$results" "$1" || true
+  rm -f "$results"
+}
 pnpm_pinned test || status=$?
-# One plain closing line that any CI reads: "N passed, N failed, N skipped".
-node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$results" || true
-rm -f "$results"
+summary tests
+# The tests that hold the pipeline's Redis contracts (one slot per queue, lanes in order, each
+# schedule tick once, nothing left behind) again, on a throwaway 3-master Redis Cluster.
+# `pnpm test:cluster` with no files runs every test there.
+pnpm_pinned test:cluster test/pipeline.e2e.test.ts test/ordering.e2e.test.ts test/schedules.e2e.test.ts \
+  test/lane-owners.test.ts test/ordered-lanes.test.ts test/app-cache.test.ts services/intake/test/answers-at-hand.test.ts || status=$?
+summary "tests on a Redis Cluster"
 exit "$status"

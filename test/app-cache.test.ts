@@ -1,11 +1,10 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisAppCache, clearAppCache } from '@sluice/queues';
+import { RedisAppCache, clearAppCache, createRedis } from '@sluice/queues';
 import { MemoryAppCache } from '@sluice/sandbox';
 import { REDIS_URL, deleteRedisPrefix, testPrefix } from './helpers/services';
 
 const prefix = testPrefix();
-const redis = new Redis(REDIS_URL, { enableAutoPipelining: true });
+const redis = createRedis(REDIS_URL, { enableAutoPipelining: true });
 afterAll(async () => {
   await deleteRedisPrefix(prefix);
   redis.disconnect();

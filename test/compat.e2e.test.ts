@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSampleEvents } from './fixtures/sample-events';
 import { admin, appSource, post } from './helpers/api';
 import { startCluster, type Cluster } from './helpers/cluster';
 import { REDIS_URL, waitFor } from './helpers/services';
+import { createRedis, scanKeys, type RedisClient } from '@sluice/queues';
 
 /**
  * The compatibility corpus (test/compat/): well-known PostHog apps, re-created from their public
@@ -64,7 +64,7 @@ describe('compatibility corpus: PostHog apps, unmodified, through the real pipel
   let cluster: Cluster;
   let stub: Server;
   let stubUrl: string;
-  let redis: Redis;
+  let redis: RedisClient;
   const projects: Record<string, Project> = {};
 
   // ---- The local stub: OpenExchangeRates' latest.json and a webhook receiver. ----
@@ -135,7 +135,7 @@ describe('compatibility corpus: PostHog apps, unmodified, through the real pipel
     });
     await new Promise<void>((done) => stub.listen(0, '127.0.0.1', done));
     stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
-    redis = new Redis(REDIS_URL);
+    redis = createRedis(REDIS_URL);
 
     cluster = await startCluster({
       // Apps may reach the stub (and only the loopback address it listens on).
@@ -308,7 +308,8 @@ describe('compatibility corpus: PostHog apps, unmodified, through the real pipel
     } finally {
       await db.end();
     }
-    const cached = await redis.keys(`${cluster.env.SLUICE_REDIS_PREFIX}:cache:${projects.firstTime!.instance.id}:seen:*`);
+    const cached: string[] = [];
+    for await (const keys of scanKeys(redis, `${cluster.env.SLUICE_REDIS_PREFIX}:cache:${projects.firstTime!.instance.id}:seen:*`)) cached.push(...keys);
     expect(cached.map((key) => key.split(':seen:')[1]).sort()).toEqual(['purchase', 'purchase_ada', 'purchase_grace', 'signed_up', 'signed_up_ada', 'signed_up_grace', 'signed_up_lin']);
   });
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { install, post, sampleEvents } from './helpers/api';
 import { startCluster, type Cluster } from './helpers/cluster';
 import { PROJECT_TOKEN, REDIS_URL, waitFor } from './helpers/services';
+import { createRedis } from '@sluice/queues';
 
 const TOTAL = 2000;
 
@@ -31,7 +31,7 @@ describe('a stage worker SIGKILLed mid-run (separate processes, Postgres)', () =
     expect(answers.every((answer) => answer.status === 200)).toBe(true);
 
     // Kill the worker while it holds jobs of the slow stage.
-    const redis = new Redis(REDIS_URL);
+    const redis = createRedis(REDIS_URL);
     // The stage's unordered lane and its 8 ordered ones (SLUICE_ORDER_SHARDS' default).
     const activeKeys = ['', ...Array.from({ length: 8 }, (_, k) => `.${k}`)].map((lane) => `${cluster.env.SLUICE_REDIS_PREFIX}:{stage-${slow.appId}${lane}}:active`);
     const inFlight = async () => (await Promise.all(activeKeys.map((key) => redis.llen(key)))).reduce((sum, n) => sum + n, 0);

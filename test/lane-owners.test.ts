@@ -1,10 +1,9 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LaneOwners, ownedShards } from '@sluice/queues';
+import { LaneOwners, ownedShards, createRedis } from '@sluice/queues';
 import { REDIS_URL, deleteRedisPrefix, testPrefix } from './helpers/services';
 
 const prefix = testPrefix();
-const redis = new Redis(REDIS_URL);
+const redis = createRedis(REDIS_URL);
 afterAll(async () => {
   await deleteRedisPrefix(prefix);
   redis.disconnect();

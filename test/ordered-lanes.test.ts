@@ -1,11 +1,10 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@sluice/core';
-import { QueueProducer, WorkerSet } from '@sluice/queues';
+import { QueueProducer, WorkerSet, createRedis } from '@sluice/queues';
 import { REDIS_URL, deleteRedisPrefix, testPrefix, waitFor } from './helpers/services';
 
 const prefix = testPrefix();
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+const redis = createRedis(REDIS_URL);
 const producer = new QueueProducer(redis, prefix);
 afterAll(async () => {
   await producer.close();

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { personShard } from '@sluice/core';
 import { admin, appSource, capture, metricSum, metricValue, post, storedEvents } from './helpers/api';
 import { startCluster, type Cluster } from './helpers/cluster';
 import { PROJECT_TOKEN, REDIS_URL, startSluice, waitFor, type RunningSluice, type SluiceProcess } from './helpers/services';
+import { createRedis } from '@sluice/queues';
 
 /**
  * Per-person order (on by default): each person's (project + distinct_id) events pass each stage
@@ -152,7 +152,7 @@ describe('per-person order through a stage, across 3 worker processes (Postgres)
 
   it('keeps each person\'s order when a worker is SIGKILLed mid-run: a re-run batch may skip numbers, never reorder', async () => {
     const events = interleaved('b', PERSONS, EACH, 2);
-    const redis = new Redis(REDIS_URL);
+    const redis = createRedis(REDIS_URL);
     const prefix = cluster.env.SLUICE_REDIS_PREFIX;
     const stageLanes = lanes(`stage-${numberer.appId}`);
     const active = async () => {
@@ -462,7 +462,7 @@ describe('the overflow lane: a hot person\'s excess is accepted unordered (sluic
 
     // No app: the jobs enter the store family. BullMQ writes an "added" entry per job to each
     // queue's events stream (job ids are Sluice's own, so the queues' id counters say nothing).
-    const redis = new Redis(REDIS_URL);
+    const redis = createRedis(REDIS_URL);
     try {
       const prefix = sluice.env.SLUICE_REDIS_PREFIX;
       const added = async (lane: string) =>

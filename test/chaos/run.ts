@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import type { ChaosRow } from './pipeline';
 import { killWorkersAndRunners, intakeSigterm, postgresStop, redisRestart, startSigterm, type ScenarioSize } from './scenarios';
 import { pgliteFullDisk } from './full-disk';
+import { redisClusterFailover } from './cluster-failover';
 
 const SCENARIOS: Record<string, (size: ScenarioSize) => Promise<ChaosRow>> = {
   'kill-workers-runners': killWorkersAndRunners,
@@ -20,6 +21,7 @@ const SCENARIOS: Record<string, (size: ScenarioSize) => Promise<ChaosRow>> = {
   'intake-sigterm': intakeSigterm,
   'start-sigterm': startSigterm,
   'pglite-full-disk': pgliteFullDisk,
+  'redis-cluster-failover': redisClusterFailover,
 };
 
 const { values } = parseArgs({ options: { bounded: { type: 'boolean', default: false }, only: { type: 'string' }, events: { type: 'string' } } });

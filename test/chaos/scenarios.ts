@@ -25,7 +25,7 @@ export interface ScenarioSize {
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-function answersNote(fed: FeedResult): string {
+export function answersNote(fed: FeedResult): string {
   const kinds = [...fed.answers].sort(([a], [b]) => a.localeCompare(b)).map(([kind, n]) => `${kind}×${n}`).join(' ');
   return `intake answers: ${kinds}${fed.withoutRetryAfter ? `; ${fed.withoutRetryAfter} refusals WITHOUT Retry-After` : ''}`;
 }
@@ -46,7 +46,7 @@ async function startPipeline(env: Record<string, string>, recorder: Recorder, wo
 }
 
 /** Runs `body` with a recorder and the separate-process pipeline, and always cleans up. */
-async function withPipeline(
+export async function withPipeline(
   env: Record<string, string>, workers: number, runners: number,
   body: (cluster: Cluster, recorder: Recorder, roles: Array<{ role: 'worker' | 'runner'; proc: SluiceProcess }>) => Promise<ChaosRow>,
 ): Promise<ChaosRow> {
@@ -94,7 +94,7 @@ export function killWorkersAndRunners(size: ScenarioSize): Promise<ChaosRow> {
   });
 }
 
-function answersText(answers: Map<string, number>): string {
+export function answersText(answers: Map<string, number>): string {
   return [...answers].sort(([a], [b]) => a.localeCompare(b)).map(([kind, n]) => `${kind}×${n}`).join(' ') || 'none';
 }
 
@@ -102,7 +102,7 @@ function answersText(answers: Map<string, number>): string {
  * Feeds the events and, once a third of them is accepted, runs `fault` (which resolves when the
  * fault is over); returns what was fed, the moment the fault ended and the answers meanwhile.
  */
-async function feedThroughFault(url: () => string, count: number, fault: () => Promise<void>) {
+export async function feedThroughFault(url: () => string, count: number, fault: () => Promise<void>) {
   let faultRun: Promise<{ endedAt: number; during: Map<string, number> }> | undefined;
   const feeding = startFeed(chaosEvents(count), {
     url,
@@ -117,7 +117,7 @@ async function feedThroughFault(url: () => string, count: number, fault: () => P
   return { fed, endedAt, during };
 }
 
-function exitedOf(roles: Array<{ proc: SluiceProcess }>): number {
+export function exitedOf(roles: Array<{ proc: SluiceProcess }>): number {
   return roles.filter(({ proc }) => proc.child.exitCode !== null || proc.child.signalCode !== null).length;
 }
 

@@ -30,6 +30,8 @@ export interface StartedRedisCluster {
   kill(port: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a killed node again from its nodes.conf (it rejoins, as a replica if it was failed over). */
   restart(port: number): Promise<void>;
+  /** Keys held by the masters that serve slots now (DBSIZE of each, summed). */
+  keyCount(): Promise<number>;
   /** Until every live node says cluster_state:ok and every slot has a master that is not failed. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -241,6 +243,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     topology,
     masterPorts: async () => (await topology()).filter((info) => info.role === 'master' && info.slots.length > 0 && !info.flags.includes('fail')).map((info) => info.port).sort((a, b) => a - b),
     kill: killNode,
+    keyCount: async () => {
+      const infos = (await topology()).filter((info) => info.role === 'master' && info.slots.length > 0 && !info.flags.includes('fail'));
+      const sizes = await Promise.all(infos.map((info) => ask(info.port, (redis) => redis.dbsize())));
+      return sizes.reduce((sum, size) => sum + size, 0);
+    },
     restart: async (port) => {
       const node = nodes.find((candidate) => candidate.port === port);
       if (!node) throw new Error(`no node on ${port}`);

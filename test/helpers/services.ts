@@ -5,7 +5,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { createRedis, deleteMatching } from '@sluice/queues';
 import { pgliteTemplateDir } from '@sluice/store';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -115,14 +115,9 @@ export async function waitReady(url: string, proc?: SluiceProcess): Promise<void
 
 /** Deletes every Redis key of a test's prefix, so runs leave nothing behind. */
 export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
+  const redis = createRedis(REDIS_URL);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteMatching(redis, `${prefix}:*`);
   } finally {
     redis.disconnect();
   }

@@ -58,6 +58,7 @@ export { redactRedisUrl };
  * of a cluster in turn (a cluster's SCAN only sees the node it is sent to).
  */
 export async function* scanKeys(client: RedisClient, pattern: string, count = 500): AsyncGenerator<string[]> {
+  if (isCluster(client)) await waitReady(client);
   const servers: Redis[] = isCluster(client) ? client.nodes('master') : [client];
   for (const server of servers) {
     for await (const keys of server.scanStream({ match: pattern, count }) as AsyncIterable<string[]>) {
@@ -90,7 +91,7 @@ export async function deleteMatching(client: RedisClient, pattern: string): Prom
  */
 export async function checkEvictionPolicy(redis: RedisClient): Promise<string | undefined> {
   if (isCluster(redis)) {
-    await waitReady(redis);
+    await waitReady(redis).catch(() => undefined); // unreachable: nothing to check, the connection reports it
     for (const node of redis.nodes('master')) {
       const policy = await checkEvictionPolicy(node);
       if (policy) return policy;
@@ -106,8 +107,8 @@ export async function checkEvictionPolicy(redis: RedisClient): Promise<string | 
   }
 }
 
-/** Until a cluster client knows its nodes (its nodes() list is empty before). */
+/** Until a cluster client knows its nodes (its nodes() list is empty before: a SCAN then would visit none). */
 async function waitReady(cluster: Cluster): Promise<void> {
   if (cluster.status === 'ready') return;
-  await cluster.ping().catch(() => undefined);
+  await cluster.ping();
 }

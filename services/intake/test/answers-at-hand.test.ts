@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { QueueProducer } from '@sluice/queues';
+import { QueueProducer, createRedis } from '@sluice/queues';
 import { REDIS_URL, deleteRedisPrefix, testPrefix } from '../../../test/helpers/services';
 import { Backpressure } from '../src/backpressure';
 import { TokenCache } from '../src/token-cache';
@@ -9,7 +8,8 @@ import { TokenCache } from '../src/token-cache';
 // these check that the answers at hand are the same as the awaited ones, and when they are missing.
 
 const prefix = testPrefix();
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+// Queue names carry a hash tag, as Sluice's do (names.ts), so the test also runs on a Redis Cluster.
+const redis = createRedis(REDIS_URL);
 afterAll(async () => {
   await deleteRedisPrefix(prefix);
   redis.disconnect();
@@ -19,23 +19,23 @@ describe('Backpressure.isOverNow', () => {
   it('has no answer before the first count, then answers from the last count and refreshes it in the background', async () => {
     const producer = new QueueProducer(redis, prefix);
     const backpressure = new Backpressure(producer, 2, 50);
-    expect(backpressure.isOverNow('q')).toBeUndefined();
-    expect(await backpressure.isOver('q')).toBe(false);
-    expect(backpressure.isOverNow('q')).toBe(false);
-    for (let i = 0; i < 3; i++) await producer.add('q', { i }, `job-${i}`);
+    expect(backpressure.isOverNow('{q}')).toBeUndefined();
+    expect(await backpressure.isOver('{q}')).toBe(false);
+    expect(backpressure.isOverNow('{q}')).toBe(false);
+    for (let i = 0; i < 3; i++) await producer.add('{q}', { i }, `job-${i}`);
     // Still the last count until it is older than refreshMs.
-    expect(backpressure.isOverNow('q')).toBe(false);
+    expect(backpressure.isOverNow('{q}')).toBe(false);
     await new Promise((done) => setTimeout(done, 60));
-    expect(backpressure.isOverNow('q')).toBe(false); // starts a refresh, answers from the old count
+    expect(backpressure.isOverNow('{q}')).toBe(false); // starts a refresh, answers from the old count
     await new Promise((done) => setTimeout(done, 50));
-    expect(backpressure.isOverNow('q')).toBe(true);
-    expect(await backpressure.isOver('q')).toBe(true);
-    await producer.queue('q').obliterate({ force: true });
+    expect(backpressure.isOverNow('{q}')).toBe(true);
+    expect(await backpressure.isOver('{q}')).toBe(true);
+    await producer.queue('{q}').obliterate({ force: true });
   });
 
   it('is never over when turned off', () => {
     const backpressure = new Backpressure(new QueueProducer(redis, prefix), 0);
-    expect(backpressure.isOverNow('q')).toBe(false);
+    expect(backpressure.isOverNow('{q}')).toBe(false);
   });
 });
 
