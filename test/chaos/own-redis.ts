@@ -27,6 +27,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
     await new Promise((done) => child.once('exit', done));
     await waitFor(`redis-server on ${port}`, async () => {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {}); // refused until the server listens: connect() rejects with it anyway
       try {
         await probe.connect();
         return (await probe.ping()) === 'PONG';

@@ -4,8 +4,8 @@
  * when a row lost, stored twice or left undelivered any accepted event.
  *
  *   pnpm test:chaos                     the full run (100,000 events through the SIGKILL scenario)
- *   pnpm test:chaos -- --bounded        CI's shorter form
- *   pnpm test:chaos -- --only redis-restart,postgres-stop
+ *   pnpm test:chaos --bounded           the bounded form (CI runs it with --events 3000)
+ *   pnpm test:chaos --only redis-restart,postgres-stop
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -24,7 +24,8 @@ const SCENARIOS: Record<string, (size: ScenarioSize) => Promise<ChaosRow>> = {
   'redis-cluster-failover': redisClusterFailover,
 };
 
-const { values } = parseArgs({ options: { bounded: { type: 'boolean', default: false }, only: { type: 'string' }, events: { type: 'string' } } });
+// `pnpm test:chaos -- --bounded` hands the script its `--` too; it separates nothing here.
+const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options: { bounded: { type: 'boolean', default: false }, only: { type: 'string' }, events: { type: 'string' } } });
 const size: ScenarioSize = values.bounded
   ? { killEvents: 10_000, events: 4_000, drainTimeoutMs: 180_000 }
   : { killEvents: 100_000, events: 20_000, drainTimeoutMs: 900_000 };

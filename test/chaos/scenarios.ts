@@ -142,14 +142,21 @@ export async function redisRestart(size: ScenarioSize): Promise<ChaosRow> {
   }
 }
 
-/** The largest store backlog (waiting store jobs) any process reports. */
-async function storeBacklog(ports: number[]): Promise<number> {
-  let most = 0;
+/**
+ * The pipeline's backlog as an operator's dashboard shows it: jobs waiting or waiting out a retry
+ * backoff (sluice_queue_waiting + sluice_queue_delayed) over every queue a process reports, and
+ * the queue holding most of it.
+ */
+async function pipelineBacklog(ports: number[]): Promise<{ jobs: number; deepest: string }> {
+  let most = { jobs: 0, deepest: '' };
   for (const port of ports) {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
-    let sum = 0;
-    for (const match of text.matchAll(/^sluice_queue_waiting\{queue="\{store[^"]*"\} (\d+)/gm)) sum += Number(match[1]);
-    most = Math.max(most, sum);
+    const byQueue = new Map<string, number>();
+    for (const match of text.matchAll(/^sluice_queue_(?:waiting|delayed)\{queue="([^"]*)"\} (\d+)/gm)) {
+      byQueue.set(match[1]!, (byQueue.get(match[1]!) ?? 0) + Number(match[2]));
+    }
+    const jobs = [...byQueue.values()].reduce((sum, n) => sum + n, 0);
+    if (jobs > most.jobs) most = { jobs, deepest: [...byQueue].sort((a, b) => b[1] - a[1])[0]![0] };
   }
   return most;
 }
@@ -159,21 +166,25 @@ export async function postgresStop(size: ScenarioSize): Promise<ChaosRow> {
   const postgres = await startOwnPostgres();
   try {
     return await withPipeline({ DATABASE_URL: postgres.url }, 2, 1, async (cluster, recorder, roles) => {
-      let backlog = 0;
+      let backlog = { jobs: 0, deepest: '' };
       const { fed, endedAt, during } = await feedThroughFault(() => cluster.url, size.events, async () => {
         postgres.stop();
         const until = Date.now() + 10_000;
         while (Date.now() < until) {
-          backlog = Math.max(backlog, await storeBacklog(cluster.metricsPorts));
+          const now = await pipelineBacklog(cluster.metricsPorts);
+          if (now.jobs > backlog.jobs) backlog = now;
           await sleep(500);
         }
         postgres.start();
       });
       const drainedAt = await waitDelivered(recorder, fed.accepted, size.drainTimeoutMs);
       const rows = await storedRows({ databaseUrl: postgres.url });
-      const notes = [answersNote(fed), `while Postgres was down: answers ${answersText(during)}; store backlog in sluice_queue_waiting up to ${backlog} jobs`];
+      const notes = [answersNote(fed), `while Postgres was down: answers ${answersText(during)}; backlog in sluice_queue_waiting + sluice_queue_delayed up to ${backlog.jobs} jobs${backlog.deepest ? ` (most in ${backlog.deepest})` : ''}`];
       if (exitedOf(roles)) notes.push(`${exitedOf(roles)} services exited`);
-      return tally('Postgres stopped 10 s', fed.accepted, rows, recorder, drainedAt && drainedAt - endedAt, notes);
+      if (backlog.jobs === 0) notes.push('the backlog never showed in the metrics');
+      const row = tally('Postgres stopped 10 s', fed.accepted, rows, recorder, drainedAt && drainedAt - endedAt, notes);
+      if (backlog.jobs === 0) row.recoveryMs = null; // an outage the metrics did not show is no pass
+      return row;
     });
   } finally {
     await postgres.remove();

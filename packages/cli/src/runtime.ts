@@ -66,8 +66,9 @@ export async function createRuntime(config: SluiceConfig, options: RuntimeOption
   const metrics = new SluiceMetrics();
   const producer = new QueueProducer(redis, config.redisPrefix);
   metrics.onScrape(async (m) => {
-    for (const [queue, { waiting, oldestAgeSeconds }] of await producer.waitingStats()) {
+    for (const [queue, { waiting, delayed, oldestAgeSeconds }] of await producer.waitingStats()) {
       m.queueWaiting.set({ queue }, waiting);
+      m.queueDelayed.set({ queue }, delayed);
       m.queueOldestWaitingAge.set({ queue }, oldestAgeSeconds);
     }
   });

@@ -130,6 +130,13 @@ export class SluiceMetrics {
     registers: [this.registry],
   });
 
+  readonly queueDelayed = new Gauge({
+    name: 'sluice_queue_delayed',
+    help: 'Jobs in each queue waiting out a retry backoff (a store job while Postgres is down) or a delay.',
+    labelNames: ['queue'],
+    registers: [this.registry],
+  });
+
   readonly queueOldestWaitingAge = new Gauge({
     name: 'sluice_queue_oldest_waiting_age_seconds',
     help: 'Age of the oldest job waiting in each queue (0 when none waits): how far a stage lags behind.',

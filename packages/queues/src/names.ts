@@ -4,7 +4,7 @@
  * way). One queue family per app, not per project × app, so the number of queues stays small.
  *
  * A family has S ordered lanes (`{stage-7.0}` … `{stage-7.<S-1>}`), each served one job at a
- * time (shard-lanes.ts), and one unordered lane (`{stage-7}`): hot persons' overflow, replays,
+ * time (worker-set.ts and lane-owners.ts), and one unordered lane (`{stage-7}`): hot persons' overflow, replays,
  * backfills, and everything when ordering is off (S = 0). A person's events always take the same
  * ordered lane (personShard, in @sluice/core), so they pass each app one after another.
  */

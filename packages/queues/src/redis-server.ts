@@ -83,7 +83,7 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
  */
 export async function ensureRedis(url: string, dataDir: string, logger: Logger): Promise<ManagedRedis> {
   if (parseRedisUrl(url).kind === 'cluster') {
-    // A cluster is never started here: it is the operator's (scripts/redis-cluster.sh for tests).
+    // A cluster is never started here: it is the operator's (scripts/redis-cluster.ts starts one to try).
     const problem = await clusterProblem(url);
     if (problem) throw new RedisUnavailableError(`the Redis Cluster at ${redactRedisUrl(url)} is not ready (${problem}): start it, or set REDIS_URL to one that answers`);
     return { child: undefined, stop: async () => {} };

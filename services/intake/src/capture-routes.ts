@@ -121,7 +121,10 @@ export async function captureRoutes(app: FastifyInstance, deps: CaptureDeps): Pr
     // One lane stands for all: personShard spreads persons evenly over them.
     const queue = entryQueue(route, checked.parts[0]!.shard);
     if (!deps.redisUp()) throw redisUnavailable('Redis is unreachable');
-    if (deps.backpressure.isOverNow(queue) ?? (await deps.backpressure.isOver(queue))) {
+    const over = deps.backpressure.isOverNow(queue) ?? (await deps.backpressure.isOver(queue).catch((error: Error) => {
+      throw redisUnavailable(`the queue's length could not be read (${error.message})`);
+    }));
+    if (over) {
       deps.metrics.intakeRefused.inc({ project: project.id, reason: 'backpressure' }, events);
       throw new CaptureError('overloaded', 'the pipeline is behind; retry shortly', 503, 1);
     }

@@ -93,6 +93,14 @@ export function createCapture(options: CaptureOptions): Capture {
 }
 
 /**
+ * A write Redis refused (a cluster's CLUSTERDOWN or TRYAGAIN during a failover, a closed
+ * connection): the client is told to retry (503), as when the write times out, never a 500.
+ */
+function asUnavailable(error: unknown): never {
+  throw redisUnavailable(`Redis did not take the write (${(error as Error).message})`);
+}
+
+/**
  * A batch's Redis write, or a 503 once it has taken `timeoutMs` (Redis down, a failover). The
  * write itself goes on: ioredis resends it once connected, and if Redis then takes it the events
  * are stored although the client was told to retry; its retry is stored once (uuid duplicates are
@@ -104,7 +112,7 @@ async function withinWriteTimeout(write: Promise<void>, timeoutMs: number): Prom
     timer = setTimeout(() => reject(redisUnavailable(`the Redis write took over ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    await Promise.race([write, timedOut]);
+    await Promise.race([write.catch(asUnavailable), timedOut]);
   } finally {
     clearTimeout(timer);
   }
