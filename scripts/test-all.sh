@@ -24,7 +24,4 @@ summary tests
 pnpm_pinned test:cluster test/pipeline.e2e.test.ts test/ordering.e2e.test.ts test/schedules.e2e.test.ts \
   test/lane-owners.test.ts test/ordered-lanes.test.ts test/app-cache.test.ts services/intake/test/answers-at-hand.test.ts || status=$?
 summary "tests on a Redis Cluster"
-# The chaos suite's bounded form: every fault once, 3,000 events each (the full run is
-# `pnpm test:chaos`, 100,000 through the SIGKILL scenario). It prints its own table.
-pnpm_pinned test:chaos --bounded --events 3000 || status=$?
 exit "$status"

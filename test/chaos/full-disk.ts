@@ -65,7 +65,8 @@ export async function pgliteFullDisk(size: ScenarioSize): Promise<ChaosRow> {
     // "job failed" (where the store's ENOSPC shows) is a warning; the suite's default level hides it.
     proc = await startAllInOne(mountDir, prefix, port, { SLUICE_LOG_LEVEL: 'warn' });
     await installChain(url, recorder);
-    const feeding = startFeed(chaosEvents(size.events), { url: () => url });
+    // Enough events to fill the headroom whatever --events says (4,000 barely did).
+    const feeding = startFeed(chaosEvents(Math.max(size.events, 8000)), { url: () => url });
     // The disk fills while events flow; give it up to a minute to say so.
     const fullBy = Date.now() + 60_000;
     while (diskErrors(proc).length === 0 && Date.now() < fullBy) await sleep(250);

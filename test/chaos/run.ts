@@ -4,7 +4,7 @@
  * when a row lost, stored twice or left undelivered any accepted event.
  *
  *   pnpm test:chaos                     the full run (100,000 events through the SIGKILL scenario)
- *   pnpm test:chaos --bounded           the bounded form (CI runs it with --events 3000)
+ *   pnpm test:chaos --bounded           the bounded form
  *   pnpm test:chaos --only redis-restart,postgres-stop
  */
 import { mkdir, writeFile } from 'node:fs/promises';
