@@ -79,16 +79,15 @@ export class QueueProducer {
   }
 
   /**
-   * Per queue this producer has opened: its waiting jobs and the age of the oldest (0 when none
-   * waits), for the queue gauges. The oldest job's id comes from the wait list's tail and only its
+   * Per queue this producer has opened: its waiting jobs, its delayed ones (a failed job waits out
+   * its backoff there, so an outage's backlog shows in `delayed` while `waiting` may stay at 0),
+   * and the age of the oldest waiting (0 when none waits), for the queue gauges. The oldest job's id comes from the wait list's tail and only its
    * timestamp field is read: a job holds a whole batch of events.
    */
   async waitingStats(now = Date.now()): Promise<Map<string, { waiting: number; delayed: number; oldestAgeSeconds: number }>> {
     const stats = new Map<string, { waiting: number; delayed: number; oldestAgeSeconds: number }>();
     await Promise.all(
       [...this.queues].map(async ([name, queue]) => {
-        // Delayed apart from waiting: a job that failed (Postgres down for the store) waits out its
-        // backoff there, so an outage's backlog shows in `delayed` while `waiting` may stay at 0.
         const [{ wait = 0, delayed = 0 }, [oldestId]] = await Promise.all([queue.getJobCounts('wait', 'delayed'), queue.getRanges(['wait'], 0, 0, true)]);
         const addedAt = oldestId ? Number(await this.connection.hget(queue.toKey(oldestId), 'timestamp')) : NaN;
         stats.set(name, { waiting: wait, delayed, oldestAgeSeconds: Number.isFinite(addedAt) ? Math.max(0, (now - addedAt) / 1000) : 0 });
