@@ -24,4 +24,8 @@ summary tests
 pnpm_pinned test:cluster test/pipeline.e2e.test.ts test/ordering.e2e.test.ts test/schedules.e2e.test.ts \
   test/lane-owners.test.ts test/ordered-lanes.test.ts test/app-cache.test.ts services/intake/test/answers-at-hand.test.ts || status=$?
 summary "tests on a Redis Cluster"
+# The chaos suite's bounded form: every fault (SIGKILLs, Redis restart, Postgres stop, SIGTERMs,
+# PGlite on a full disk, a cluster failover) with 2,000 events each, ~2 min; it exits 1 on any
+# loss or duplicate store. The full run is `pnpm test:chaos` (README).
+pnpm_pinned test:chaos --bounded --events 2000 || status=$?
 exit "$status"

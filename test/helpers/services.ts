@@ -13,15 +13,34 @@ export const REDIS_URL = process.env.SLUICE_TEST_REDIS_URL ?? 'redis://127.0.0.1
 export const ADMIN_TOKEN = 'sla_test_admin_token';
 export const PROJECT_TOKEN = 'phc_test_project_token';
 
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
+/**
+ * Ports are handed out below the kernel's ephemeral range (32768 and up), each vitest worker from
+ * its own block, never one twice. listen(0) drew from the ephemeral range: two workers could be
+ * handed the same just-freed port a moment apart, and the second test's readiness probe then
+ * reached the first test's `sluice start` (its installs went there, and its requests failed once
+ * that test stopped it); an outgoing connection could also take the port before the service bound it.
+ */
+const PORT_BLOCK = 1000;
+const PORT_BLOCKS_START = 20_000;
+const PORT_BLOCK_COUNT = 12; // 20000..31999
+const poolBlock = Number(process.env.VITEST_POOL_ID ?? 0) % PORT_BLOCK_COUNT;
+// A random start inside the block, so a second test run on the same machine rarely meets this one.
+let nextPortOffset = Math.floor(Math.random() * PORT_BLOCK);
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((done) => {
     const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORT_BLOCK; tries++) {
+    const port = PORT_BLOCKS_START + poolBlock * PORT_BLOCK + (nextPortOffset++ % PORT_BLOCK);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port left in block ${poolBlock} (${PORT_BLOCKS_START + poolBlock * PORT_BLOCK}+${PORT_BLOCK})`);
 }
 
 export interface SluiceProcess {
