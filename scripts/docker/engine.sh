@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Makes sure a Docker engine answers: installs Debian's docker.io when dockerd is missing (as
+# root) and starts dockerd when it is not running. Started here it has no bridge network or
+# iptables rules (a container inside a sandbox may not manage them): containers run with
+# --network host. Exits 2, saying why, when no engine can run.
+set -euo pipefail
+docker info >/dev/null 2>&1 && exit 0
+if ! command -v dockerd >/dev/null; then
+  [[ $(id -u) == 0 ]] || { echo "docker engine: dockerd is not installed (sudo apt-get install -y docker.io)" >&2; exit 2; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+fi
+log=${TMPDIR:-/tmp}/sluice-dockerd.log
+nohup dockerd --iptables=false --ip6tables=false --bridge=none >"$log" 2>&1 &
+for _ in $(seq 1 60); do
+  docker info >/dev/null 2>&1 && exit 0
+  sleep 0.5
+done
+echo "docker engine: dockerd did not start (see $log)" >&2
+tail -5 "$log" >&2 || true
+exit 2
