@@ -25,6 +25,8 @@ echo "test-docker: built $image in $(( $(date +%s) - started )) s ($(docker imag
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 port=$(free_port); metrics_port=$(free_port)
+# The metrics port is set only so the container (host network) never takes 9100 from the host;
+# `start` serves /metrics on its main port too, which is what the test scrapes.
 prefix="sluice-docker-$$-$RANDOM"
 admin="admin-$RANDOM$RANDOM"
 token="phc_docker_$RANDOM$RANDOM"
