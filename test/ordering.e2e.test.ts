@@ -5,7 +5,7 @@ import { personShard } from '@sluice/core';
 import { admin, appSource, capture, metricSum, metricValue, post, storedEvents } from './helpers/api';
 import { startCluster, type Cluster } from './helpers/cluster';
 import { PROJECT_TOKEN, REDIS_URL, startSluice, waitFor, type RunningSluice, type SluiceProcess } from './helpers/services';
-import { createRedis } from '@sluice/queues';
+import { QueueProducer, createRedis, deliverQueue } from '@sluice/queues';
 
 /**
  * Per-person order (on by default): each person's (project + distinct_id) events pass each stage
@@ -432,6 +432,37 @@ describe('per-person order across requests: a storage stage and a destination th
       const { body } = await admin(cluster.url, 'GET', `/api/projects/exports/dead-letters?instance=${app.id}`);
       expect(body.total).toBe(0);
     } finally {
+      await exports.close();
+    }
+  }, 60_000);
+
+  it('exportEvents: a lane buffer left without its flush job (a runner killed between the two) is exported with the next event on its lane', async () => {
+    const exports = await startAttemptSink<ExportCall>();
+    const redis = createRedis(REDIS_URL);
+    const producer = new QueueProducer(redis, cluster.env.SLUICE_REDIS_PREFIX!);
+    try {
+      const token = await createProject(cluster.url, 'orphans');
+      const app = await installIn(cluster.url, 'orphans', 'test/fixtures/apps/retrying-exporter', { url: exports.url, exportEventsBufferSeconds: '3' });
+      await new Promise((done) => setTimeout(done, 500));
+      const lane = producer.queue(deliverQueue(app.appId, shardOf('orphan')));
+      const event = (sent_index: number) => ({ event: 'tick', distinct_id: 'orphan', uuid: randomUUID(), properties: { sent_index } });
+
+      // The first event lands in the lane's buffer; its flush job is removed before it is due, as
+      // if the runner had died between appending and adding it.
+      const first = event(0);
+      await send(cluster.url, token, [first]);
+      const flushJob = await waitFor('the buffer\'s flush job', async () => (await lane.getDelayed()).find((job) => job.data.flush), 2_500, 20);
+      await flushJob.remove();
+      expect(await lane.getDelayed()).toEqual([]);
+
+      // The next event on that lane finds the buffer begun; both are exported, in one batch.
+      const second = event(1);
+      await send(cluster.url, token, [second]);
+      const call = await waitFor('the buffer exported', async () => exports.attempts.find((attempt) => attempt.outcome === 'exported'), 15_000, 100);
+      expect(call.events.map((exported) => exported.uuid)).toEqual([first.uuid, second.uuid]);
+    } finally {
+      await producer.close();
+      redis.disconnect();
       await exports.close();
     }
   }, 60_000);

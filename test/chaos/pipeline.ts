@@ -78,11 +78,16 @@ export function tally(scenario: string, accepted: Set<string>, rows: StoredRow[]
   const twice = (seen: Map<string, number>) => [...seen.values()].filter((n) => n > 1).length;
   let lost = 0;
   let undelivered = 0;
+  const missing = { onEvent: 0, exportEvents: 0 };
   for (const uuid of accepted) {
     if (!stored.has(uuid)) lost++;
+    if (!recorder.onEvent.has(uuid)) missing.onEvent++;
+    if (!recorder.exported.has(uuid)) missing.exportEvents++;
     if (!recorder.onEvent.has(uuid) || !recorder.exported.has(uuid)) undelivered++;
   }
   if (wrongChain) notes.push(`${wrongChain} stored events did not go through A, B, C once each in order`);
+  // Which destination they are missing at says which part of the runner to look at.
+  if (undelivered) notes.push(`undelivered: ${missing.onEvent} never reached onEvent, ${missing.exportEvents} never reached exportEvents`);
   return {
     scenario,
     accepted: accepted.size,

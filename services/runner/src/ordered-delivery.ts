@@ -246,23 +246,26 @@ export class OrderedDelivery {
   }
 
   /**
-   * Appends events to the lane's exportEvents buffer (with `also` in the same transaction); a
-   * buffer that just began gets its flush job, one that is full is exported now.
+   * Appends events to the lane's exportEvents buffer (with `also` in the same transaction); one
+   * that is full is exported now, any other is sure to have its flush job.
    */
   private async buffer(keys: LaneKeys, lane: string, instance: AppInstance, events: PluginEvent[], also?: (multi: ChainableCommander) => void): Promise<void> {
     const settings = exportSettings(instance.config);
     const texts = events.map((event) => JSON.stringify(event));
     const multi = this.context.connection.multi();
     also?.(multi);
-    if (texts.length) multi.rpush(keys.exportBuffer, ...texts).incrby(keys.exportBytes, texts.reduce((sum, text) => sum + text.length, 0));
+    if (texts.length) multi.rpush(keys.exportBuffer, ...texts).incrby(keys.exportBytes, texts.reduce((sum, text) => sum + text.length, 0)).lindex(keys.exportBuffer, 0);
     const replies = await multi.exec();
     if (texts.length === 0) return;
-    const [length, bytes] = replies!.slice(-2).map(([, value]) => Number(value)) as [number, number];
-    if (bytes >= settings.bufferBytes || settings.bufferMs === 0) return this.flush(lane, instance);
-    if (length === texts.length) {
-      const flush: DeliverJob = { batchId: `flush-${events[0]!.uuid}`, projectId: instance.projectId, instanceId: instance.id, events: [], function: 'exportEvents', flush: true };
-      await this.context.producer.add(lane, flush, `flush.${instance.id}.${events[0]!.uuid}`, { delay: settings.bufferMs });
-    }
+    const [bytes, headText] = replies!.slice(-2).map(([, value]) => value) as [number, string];
+    if (Number(bytes) >= settings.bufferBytes || settings.bufferMs === 0) return this.flush(lane, instance);
+    // The flush job is named after the buffer's first event and added on every append, not only
+    // when the buffer began: a runner killed between its append and its add leaves a buffer
+    // without a flush job, and the re-run's append finds the buffer already begun. BullMQ keeps
+    // the job that exists (and its delay, counted from the buffer's start).
+    const head = parseEvent(headText).uuid;
+    const flush: DeliverJob = { batchId: `flush-${head}`, projectId: instance.projectId, instanceId: instance.id, events: [], function: 'exportEvents', flush: true };
+    await this.context.producer.add(lane, flush, `flush.${instance.id}.${head}`, { delay: settings.bufferMs });
   }
 
   /** Exports the lane's buffer as one batch; a RetryError parks all its persons, as one group. */
