@@ -28,4 +28,13 @@ summary "tests on a Redis Cluster"
 # PGlite on a full disk, a cluster failover) with 2,000 events each, ~2 min; it exits 1 on any
 # loss or duplicate store. The full run is `pnpm test:chaos` (README).
 pnpm_pinned test:chaos --bounded --events 2000 || status=$?
+# The Dockerfile, built and run as an operator runs it (pnpm test:docker, ~1-2 min). Exit 2 means
+# no container engine can run on this machine: said plainly, and not a failure of Sluice.
+docker_status=0
+bash scripts/test-docker.sh || docker_status=$?
+case $docker_status in
+  0) echo "docker: passed" ;;
+  2) echo "docker: SKIPPED, no container engine can run here" ;;
+  *) echo "docker: FAILED"; status=$docker_status ;;
+esac
 exit "$status"
