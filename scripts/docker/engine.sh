@@ -7,7 +7,10 @@ set -euo pipefail
 docker info >/dev/null 2>&1 && exit 0
 if ! command -v dockerd >/dev/null; then
   [[ $(id -u) == 0 ]] || { echo "docker engine: dockerd is not installed (sudo apt-get install -y docker.io)" >&2; exit 2; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  # (package lists may be missing or stale on a fresh machine: updated once, then tried again;
+  # NEEDRESTART_SUSPEND keeps Ubuntu/Debian's needrestart hook from printing noise)
+  install() { DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq docker.io >/dev/null 2>&1; }
+  install || { apt-get update -qq && install; } || { echo "docker engine: apt-get could not install docker.io" >&2; exit 2; }
 fi
 log=${TMPDIR:-/tmp}/sluice-dockerd.log
 nohup dockerd --iptables=false --ip6tables=false --bridge=none >"$log" 2>&1 &

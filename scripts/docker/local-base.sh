@@ -10,7 +10,7 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 rootfs=$(mktemp -d /tmp/sluice-base.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
 
-command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq debootstrap >/dev/null
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [[ "$tag" == node:"$node_major"-* ]] || { echo "local-base: this machine has Node.js $node_major, not the one $tag names" >&2; exit 1; }
 
