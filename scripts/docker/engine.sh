@@ -13,7 +13,15 @@ if ! command -v dockerd >/dev/null; then
   install || { apt-get update -qq && install; } || { echo "docker engine: apt-get could not install docker.io" >&2; exit 2; }
 fi
 log=${TMPDIR:-/tmp}/sluice-dockerd.log
-nohup dockerd --iptables=false --ip6tables=false --bridge=none >"$log" 2>&1 &
+(
+  # dockerd outlives this script, so it must not keep the files its caller has open (a lock, the
+  # pipe a CI reads its log from: that reader would never see the end). Closed here but 0-2.
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    if (( fd > 2 && fd != 255 )); then eval "exec $fd>&-"; fi
+  done 2>/dev/null
+  exec setsid dockerd --iptables=false --ip6tables=false --bridge=none </dev/null >"$log" 2>&1
+) &
 for _ in $(seq 1 60); do
   docker info >/dev/null 2>&1 && exit 0
   sleep 0.5
