@@ -59,10 +59,10 @@ curl -sf "${auth[@]}" -XPOST "$url/api/projects/default/apps" -d "$install_body"
 uuid=$(node -e 'console.log(require("crypto").randomUUID())')
 answer=$(curl -sf -XPOST "$url/capture" -d '{"api_key":"'"$token"'","event":"docker test","distinct_id":"d1","uuid":"'"$uuid"'","properties":{}}' || true)
 grep -q '"status":1' <<<"$answer" || fail "capture was not acknowledged: $answer"
-for i in $(seq 1 60); do
+for i in $(seq 1 120); do
   stored=$(curl -sf "${auth[@]}" "$url/api/projects/default/events?limit=5&event=docker%20test" || true)
   grep -q "$uuid" <<<"$stored" && break
-  [[ $i == 60 ]] && fail "the event was not stored within 30 s"
+  [[ $i == 120 ]] && fail "the event was not stored within 60 s"
   sleep 0.5
 done
 grep -q '"hello":"Hello Docker"' <<<"$stored" || fail "the event was stored without hello-world's property: $stored"
