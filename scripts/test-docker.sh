@@ -44,12 +44,18 @@ docker run -d --name "$name" --network host \
   -e SLUICE_ADMIN_TOKEN="$admin" -e SLUICE_PROJECT_TOKEN="$token" -e SLUICE_LOG_FORMAT=json \
   "$image" start >/dev/null
 url="http://127.0.0.1:$port"
-for i in $(seq 1 120); do
-  curl -sf "$url/readyz" >/dev/null && break
+# Runs the command every 0.5 s until it succeeds; past the seconds given, fails saying what did not happen.
+wait_until() {
+  local seconds=$1 what=$2
+  shift 2
+  for ((tries = seconds * 2; tries > 0; tries--)); do "$@" && return 0; sleep 0.5; done
+  fail "$what within $seconds s"
+}
+ready() {
   [[ $(docker inspect -f '{{.State.Running}}' "$name") == true ]] || fail "the container exited before it was ready"
-  [[ $i == 120 ]] && fail "/readyz did not answer 200 within 60 s"
-  sleep 0.5
-done
+  curl -sf "$url/readyz" >/dev/null
+}
+wait_until 60 "/readyz did not answer 200" ready
 echo "test-docker: sluice start is ready in the container"
 
 auth=(-H "Authorization: Bearer $admin" -H 'Content-Type: application/json')
@@ -59,12 +65,11 @@ curl -sf "${auth[@]}" -XPOST "$url/api/projects/default/apps" -d "$install_body"
 uuid=$(node -e 'console.log(require("crypto").randomUUID())')
 answer=$(curl -sf -XPOST "$url/capture" -d '{"api_key":"'"$token"'","event":"docker test","distinct_id":"d1","uuid":"'"$uuid"'","properties":{}}' || true)
 grep -q '"status":1' <<<"$answer" || fail "capture was not acknowledged: $answer"
-for i in $(seq 1 120); do
+stored_holds_event() {
   stored=$(curl -sf "${auth[@]}" "$url/api/projects/default/events?limit=5&event=docker%20test" || true)
-  grep -q "$uuid" <<<"$stored" && break
-  [[ $i == 120 ]] && fail "the event was not stored within 60 s"
-  sleep 0.5
-done
+  grep -q "$uuid" <<<"$stored"
+}
+wait_until 60 "the event was not stored" stored_holds_event
 grep -q '"hello":"Hello Docker"' <<<"$stored" || fail "the event was stored without hello-world's property: $stored"
 echo "test-docker: the event went through hello-world in the sandbox and was stored"
 metrics=$(curl -sf "$url/metrics" || true)
